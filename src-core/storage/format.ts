@@ -1,0 +1,49 @@
+// One disk-image format: how to recognise it, open it and create it. Each format lives in
+// its own module under formats/ and is listed in formats/index.ts.
+import type { BlockDevice } from './block-device.ts';
+
+export type FormatName = 'raw' | 'qcow2' | 'vdi' | 'vmdk' | 'vhd';
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** Allow backing files / extents / parents outside the image's own folder. */
+  allowUnsafePaths?: boolean;
+}
+
+export interface CreateOptions {
+  /** Backing (base) image for a copy-on-write overlay, and its format. */
+  backing?: { path: string; format: FormatName };
+  /** Format-specific variant, e.g. 'streamOptimized' for VMDK, 'fixed' for VDI/VHD. */
+  subformat?: string;
+  cluster?: number;
+}
+
+export interface ImageInfo {
+  format: FormatName;
+  subformat?: string;
+  virtualSize: number;
+  /** Bytes the file(s) occupy on the host (allocated blocks). */
+  actualSize: number;
+  backing?: { path: string; format?: FormatName };
+  snapshots?: { id: string; name: string; vmStateSize: number; date: Date }[];
+  dirty?: boolean;
+  clusterSize?: number;
+}
+
+export interface OpenImage extends BlockDevice {
+  info(): Promise<ImageInfo>;
+  /**
+   * Which byte ranges hold data (allocated in this image or its backing chain). Conversion
+   * uses it to keep zeros unallocated. Returns [offset, length, allocated] runs covering
+   * [offset, offset+length).
+   */
+  mapRanges?(offset: number, length: number): Promise<{ offset: number; length: number; allocated: boolean; zero?: boolean }[]>;
+}
+
+export interface ImageFormat {
+  readonly name: FormatName;
+  /** True when the first bytes of a file look like this format (raw never claims a file). */
+  probe(head: Uint8Array): boolean;
+  open(path: string, opts?: OpenOptions): Promise<OpenImage>;
+  create(path: string, size: number, opts?: CreateOptions): Promise<void>;
+}
