@@ -29,6 +29,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`hangar: ${err.message}\n`);
       return exitCodeFor(err);
     }
+    const errno = err as NodeJS.ErrnoException;
+    if (err instanceof Error && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
+      // A file-system or network failure: the message names the path and the reason.
+      process.stderr.write(`hangar: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`hangar: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;
   }
