@@ -77,16 +77,21 @@ function violation(file: string, spec: string): string | undefined {
   return undefined;
 }
 
+/** Violations in one file's source; `file` is a path relative to the repository root. */
+export function violationsIn(file: string, source: string): string[] {
+  const abs = resolve(root, file);
+  const problems: string[] = [];
+  for (const imp of importsOf(source, file.endsWith('.svelte'))) {
+    const why = violation(abs, imp.spec);
+    if (why) problems.push(`${file}:${imp.line}: ${why} (imports "${imp.spec}")`);
+  }
+  return problems;
+}
+
 export function lint(dirs: string[]): string[] {
   const problems: string[] = [];
   for (const d of dirs) {
-    for (const file of walk(join(root, d))) {
-      const src = readFileSync(file, 'utf8');
-      for (const imp of importsOf(src, file.endsWith('.svelte'))) {
-        const why = violation(file, imp.spec);
-        if (why) problems.push(`${relative(root, file)}:${imp.line}: ${why} (imports "${imp.spec}")`);
-      }
-    }
+    for (const file of walk(join(root, d))) problems.push(...violationsIn(relative(root, file), readFileSync(file, 'utf8')));
   }
   return problems;
 }
