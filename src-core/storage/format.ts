@@ -8,6 +8,11 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Allow backing files / extents / parents outside the image's own folder. */
   allowUnsafePaths?: boolean;
+  /**
+   * Real paths of the images above this one in a backing chain (set by formats when they open
+   * a base through openImage; callers leave it out). Used to stop loops and runaway depth.
+   */
+  chain?: readonly string[];
 }
 
 export interface CreateOptions {
@@ -46,4 +51,29 @@ export interface ImageFormat {
   probe(head: Uint8Array): boolean;
   open(path: string, opts?: OpenOptions): Promise<OpenImage>;
   create(path: string, size: number, opts?: CreateOptions): Promise<void>;
+  /** Consistency check of the image's metadata; formats without metadata leave it out. */
+  check?(path: string, opts?: CheckOptions): Promise<CheckResult>;
+  /** Change the virtual size. Shrinking may be refused by a format. */
+  resize?(path: string, newSize: number, opts?: ResizeOptions): Promise<void>;
+}
+
+export interface CheckOptions {
+  /** Fix what can be fixed safely (leaked clusters, refcounts too low). */
+  repair?: boolean;
+}
+
+export interface CheckResult {
+  /** Problems that can lose or mix up data (e.g. a cluster used twice, a pointer out of the file). */
+  corruptions: number;
+  /** Space allocated but used by nothing; harmless. */
+  leaks: number;
+  /** Human-readable findings, one per line. */
+  messages: string[];
+  /** After a repair: how many problems were fixed. */
+  repaired?: number;
+}
+
+export interface ResizeOptions {
+  /** Allow making the disk smaller (data past the new end is lost). */
+  shrink?: boolean;
 }
