@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { HangarError, exitCodeFor } from '../api/errors.ts';
 import { registerLibraryCommands } from './commands/library.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerDiskCommands } from './commands/disk.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hangar')
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerLibraryCommands(program);
+  registerServeCommand(program);
+  registerDiskCommands(program);
   return program;
 }
 
