@@ -86,10 +86,12 @@ export class Library {
   }
 
   /** Create and register a new VM from its OS preset. */
-  async create(opts: NewMachineOptions & { baseFolder?: string }): Promise<{ path: string; config: MachineConfig }> {
+  async create(opts: NewMachineOptions & { baseFolder?: string; customize?: (cfg: MachineConfig) => void }): Promise<{ path: string; config: MachineConfig }> {
     const bad = nameIssue(opts.name);
     if (bad) throw new ValidationError([bad]);
     const config = newMachineConfig(opts);
+    // The GUI's wizard adjusts the preset (boot media, firmware) before anything is written.
+    opts.customize?.(config);
     assertValid(config);
     const folder = join(resolve(opts.baseFolder ?? defaultMachinesFolder(this.home)), opts.name);
     const path = join(folder, opts.name + CONFIG_EXTENSION);

@@ -1,0 +1,138 @@
+// The machine configuration as the service API carries it. These mirror the library's model
+// (src-core/library/config.ts); the API layer may not import the library, so the server
+// checks at compile time that both shapes stay identical (src-core/server/api-conformance.ts).
+
+export const FIRMWARE_TYPES = ['bios', 'uefi', 'linux'] as const;
+export const BOOT_DEVICES = ['disk', 'optical', 'network', 'floppy'] as const;
+export const CONTROLLER_TYPES = ['ide', 'sata', 'scsi', 'virtio'] as const;
+export const MEDIUM_TYPES = ['disk', 'optical'] as const;
+export const DISK_FORMATS = ['raw', 'qcow2', 'vdi', 'vmdk', 'vhd'] as const;
+export const NIC_MODELS = ['e1000', 'virtio-net', 'rtl8139'] as const;
+export const SERIAL_MODES = ['none', 'file', 'tcp', 'pty'] as const;
+export const SERIAL_PORTS = ['COM1', 'COM2', 'COM3', 'COM4'] as const;
+export const DISPLAY_CONTROLLERS = ['vga', 'none'] as const;
+export const PROTOCOLS = ['tcp', 'udp'] as const;
+
+export type FirmwareType = (typeof FIRMWARE_TYPES)[number];
+export type BootDevice = (typeof BOOT_DEVICES)[number];
+export type ControllerType = (typeof CONTROLLER_TYPES)[number];
+export type MediumType = (typeof MEDIUM_TYPES)[number];
+export type DiskFormat = (typeof DISK_FORMATS)[number];
+export type NicModel = (typeof NIC_MODELS)[number];
+export type SerialMode = (typeof SERIAL_MODES)[number];
+export type SerialPortName = (typeof SERIAL_PORTS)[number];
+export type DisplayController = (typeof DISPLAY_CONTROLLERS)[number];
+
+/** Ports each controller type offers (IDE: primary/secondary master/slave). */
+export const CONTROLLER_PORTS: Record<ControllerType, number> = { ide: 4, sata: 30, scsi: 16, virtio: 16 };
+
+export interface Firmware {
+  type: FirmwareType;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+}
+
+export interface Attachment {
+  port: number;
+  type: MediumType;
+  path: string;
+  format?: DiskFormat;
+  readOnly?: boolean;
+}
+
+export interface StorageController {
+  name: string;
+  type: ControllerType;
+  attachments: Attachment[];
+}
+
+export interface PortForward {
+  name: string;
+  protocol: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
+  guestIp?: string;
+  guestPort: number;
+}
+
+export interface NetworkAdapter {
+  slot: number;
+  enabled: boolean;
+  attachment: 'nat';
+  model: NicModel;
+  mac: string;
+  portForwards: PortForward[];
+}
+
+export interface SerialPort {
+  port: SerialPortName;
+  mode: SerialMode;
+  path?: string;
+  tcpPort?: number;
+}
+
+export interface Display {
+  controller: DisplayController;
+  vramMiB: number;
+}
+
+export interface MachineConfig {
+  schemaVersion: number;
+  uuid: string;
+  name: string;
+  osType: string;
+  description: string;
+  group: string;
+  cpus: number;
+  memoryMiB: number;
+  firmware: Firmware;
+  bootOrder: BootDevice[];
+  storage: StorageController[];
+  network: NetworkAdapter[];
+  serial: SerialPort[];
+  display: Display;
+}
+
+/** One entry of the VM list. An inaccessible VM has only its UUID, path and the reason. */
+export type MachineListing =
+  | { uuid: string; path: string; accessible: true; config: MachineConfig }
+  | { uuid: string; path: string; accessible: false; error: string };
+
+export interface MachineDetails {
+  path: string;
+  config: MachineConfig;
+}
+
+export interface OsType {
+  id: string;
+  label: string;
+  family: 'Linux' | 'Windows' | 'DOS' | 'Other';
+  is64Bit: boolean;
+  memoryMiB: number;
+  cpus: number;
+  diskGiB: number;
+  firmware: FirmwareType;
+  diskController: ControllerType;
+  opticalController: ControllerType;
+  nicModel: NicModel;
+  vramMiB: number;
+  minMemoryMiB: number;
+}
+
+/** A validation problem, worded exactly as the CLI prints it (library's describeIssue). */
+export interface SettingIssue {
+  /** Config path such as "memoryMiB" or "network[0].portForwards[1].hostPort". */
+  field: string;
+  message: string;
+}
+
+export interface HostInfo {
+  cpus: number;
+  memoryMiB: number;
+  platform: string;
+  /** Where new VMs go unless the user picks another folder. */
+  defaultMachineFolder: string;
+  /** Hard limits of the configuration model (the library's LIMITS). */
+  limits: { cpus: { min: number; max: number }; memoryMiB: { min: number; max: number }; vramMiB: { min: number; max: number } };
+}

@@ -1,0 +1,85 @@
+// The Hangar service: one typed API that the GUI uses in both the Electron window and the
+// browser. Each method takes one parameter object, checked by its zod schema at every
+// transport boundary, and returns a promise. Errors reach clients as {code, message}.
+//
+// Growing it: lifecycle (start, pause, ...), statistics and console streams belong to the
+// VMM and arrive as new entries in METHOD_PARAMS / ServiceResults plus new HangarEvent
+// variants (a console stream is a subscription whose data comes back as events).
+import { z } from 'zod';
+import type { ErrorCode } from './errors.ts';
+import { machineEditSchema, type MachineEdit } from './edits.ts';
+import type { HostInfo, MachineDetails, MachineListing, OsType, SettingIssue } from './machine.ts';
+
+const ref = z.string().min(1).max(256);
+const path = z.string().min(1).max(4096);
+const edits = z.array(machineEditSchema).max(256);
+
+/** What the New-VM wizard sends: the preset choice plus the edits its pages produce. */
+export const newMachineSchema = z.strictObject({
+  name: z.string().max(256),
+  osType: z.string().max(64),
+  /** Folder that receives the VM folder; the default Machines folder when left out. */
+  baseFolder: path.optional(),
+  memoryMiB: z.number().int().min(-1e9).max(1e9).optional(),
+  cpus: z.number().int().min(-1e9).max(1e9).optional(),
+  group: z.string().max(4096).optional(),
+  description: z.string().max(8192).optional(),
+  /** Further settings applied to the preset's configuration before it is validated and written. */
+  edits: edits.optional(),
+});
+export type NewMachine = z.infer<typeof newMachineSchema>;
+
+export const METHOD_PARAMS = {
+  listMachines: z.strictObject({}),
+  getMachine: z.strictObject({ ref }),
+  createMachine: newMachineSchema,
+  /** Validate a new machine without creating it: the wizard's inline errors. */
+  checkNewMachine: newMachineSchema,
+  modifyMachine: z.strictObject({ ref, edits }),
+  /** Validate edits without writing them: the settings dialog's inline errors. */
+  checkEdits: z.strictObject({ ref, edits }),
+  cloneMachine: z.strictObject({ ref, name: z.string().max(256), baseFolder: path.optional() }),
+  registerMachine: z.strictObject({ path }),
+  unregisterMachine: z.strictObject({ ref }),
+  deleteMachine: z.strictObject({ ref, keepFiles: z.boolean().optional() }),
+  osTypes: z.strictObject({}),
+  hostInfo: z.strictObject({}),
+} as const;
+
+export type MethodName = keyof typeof METHOD_PARAMS;
+export type ServiceParams = { [K in MethodName]: z.infer<(typeof METHOD_PARAMS)[K]> };
+
+export interface ServiceResults {
+  listMachines: MachineListing[];
+  getMachine: MachineDetails;
+  createMachine: MachineDetails;
+  checkNewMachine: SettingIssue[];
+  modifyMachine: MachineDetails;
+  checkEdits: SettingIssue[];
+  cloneMachine: MachineDetails;
+  registerMachine: MachineDetails;
+  unregisterMachine: { uuid: string; path: string };
+  deleteMachine: { removed: string[]; kept: string[] };
+  osTypes: OsType[];
+  hostInfo: HostInfo;
+}
+
+/** The service as its implementation and its clients see it. */
+export type HangarService = { [K in MethodName]: (params: ServiceParams[K]) => Promise<ServiceResults[K]> };
+
+export function isMethodName(s: unknown): s is MethodName {
+  return typeof s === 'string' && Object.hasOwn(METHOD_PARAMS, s);
+}
+
+/** Events the service pushes to every connected client. */
+export type HangarEvent =
+  /** The set of VMs or one VM's settings changed (by this or another client). */
+  | { type: 'machines-changed'; uuid?: string };
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type { MachineEdit };

@@ -1,0 +1,29 @@
+// `hangar serve`: web mode. Serves the GUI and its service API on 127.0.0.1 until stopped.
+import type { Command } from 'commander';
+import { Library } from '../../library/library.ts';
+import { hangarHome } from '../../library/paths.ts';
+import { createLibraryService } from '../../server/library-service.ts';
+import { requireRendererDist } from '../../server/renderer-dist.ts';
+import { startWebServer } from '../../server/web-server.ts';
+import { parseIntOption } from '../parse.ts';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the Hangar GUI and its API on 127.0.0.1 (open the printed URL in a browser)')
+    .option('--port <n>', 'TCP port on 127.0.0.1 (default: a free one)')
+    .action(async (o: { port?: string }) => {
+      const port = o.port === undefined ? 0 : parseIntOption('--port', o.port, 1, 65535);
+      const root = requireRendererDist();
+      const library = new Library(hangarHome());
+      const server = await startWebServer({ root, port, service: (emit) => createLibraryService(library, { onEvent: emit }) });
+      process.stdout.write(`Hangar is serving ${library.home}\nOpen: ${server.url}\n(the token in the URL is required; stop with Ctrl+C)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          void server.close().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,192 @@
+// The service implementation over the machine library. Both transports (WebSocket server,
+// Electron IPC) call this through `dispatch`; it never trusts its caller's checks.
+import { existsSync } from 'node:fs';
+import { cpus, platform, totalmem } from 'node:os';
+import { HangarError } from '../api/errors.ts';
+import type { MachineEdit } from '../api/edits.ts';
+import type { HangarEvent, HangarService, NewMachine } from '../api/service.ts';
+import type { SettingIssue } from '../api/machine.ts';
+import type { MachineConfig } from '../library/config.ts';
+import { newMachineConfig } from '../library/defaults.ts';
+import { applyEdit } from '../library/edits.ts';
+import { Library, resolveMachinePath } from '../library/library.ts';
+import { defaultMachinesFolder, CONFIG_EXTENSION } from '../library/paths.ts';
+import { OS_PRESETS } from '../library/presets.ts';
+import { describeIssue, LIMITS, nameIssue, validateConfig } from '../library/validate.ts';
+import { join, resolve } from 'node:path';
+
+export interface LibraryServiceOptions {
+  /** Told after every change to the library, so transports can push 'machines-changed'. */
+  onEvent?: (e: HangarEvent) => void;
+}
+
+function hostMemoryMiB(): number {
+  return Math.floor(totalmem() / 1048576);
+}
+
+/** Files that edits point at must exist, as `hangar modify` insists. */
+function missingFiles(configPath: string | undefined, edits: readonly MachineEdit[]): SettingIssue[] {
+  const out: SettingIssue[] = [];
+  const check = (field: string, p: string | null | undefined, what: string): void => {
+    if (!p) return;
+    const abs = configPath ? resolveMachinePath(configPath, p) : resolve(p);
+    if (!existsSync(abs)) out.push({ field, message: `${field}: ${abs} does not exist; ${what}` });
+  };
+  for (const e of edits) {
+    if (e.kind === 'attach') check(`attach ${e.controller} port ${e.port}`, e.path, 'create the image first or give the right path');
+    if (e.kind === 'firmware') {
+      check('firmware.kernel', e.kernel, 'give the path of a Linux kernel (bzImage)');
+      check('firmware.initrd', e.initrd, 'give the path of an initrd or leave it empty');
+    }
+  }
+  return out;
+}
+
+/** Issues beyond the model's rules: more CPUs or memory than this host has. */
+function hostIssues(cfg: MachineConfig): SettingIssue[] {
+  const out: SettingIssue[] = [];
+  const hostCpus = cpus().length;
+  const mem = hostMemoryMiB();
+  if (Number.isInteger(cfg.cpus) && cfg.cpus > hostCpus) out.push({ field: 'cpus', message: `cpus: ${cfg.cpus} is more than this host's ${hostCpus} CPU cores; allowed: 1 to ${hostCpus}` });
+  if (Number.isInteger(cfg.memoryMiB) && cfg.memoryMiB > mem) out.push({ field: 'memoryMiB', message: `memoryMiB: ${cfg.memoryMiB} MiB is more than this host's ${mem} MiB of RAM; allowed: up to ${mem} MiB` });
+  return out;
+}
+
+function applyAll(cfg: MachineConfig, edits: readonly MachineEdit[]): void {
+  for (const e of edits) applyEdit(cfg, e);
+}
+
+/** Issues of a candidate configuration, worded as the CLI words them. */
+function issuesOf(cfg: MachineConfig): SettingIssue[] {
+  return validateConfig(cfg).map((i) => ({ field: i.field, message: describeIssue(i) }));
+}
+
+function asIssue(err: unknown, field: string): SettingIssue[] {
+  if (err instanceof HangarError) return [{ field, message: err.message }];
+  throw err;
+}
+
+export function createLibraryService(library: Library, opts: LibraryServiceOptions = {}): HangarService {
+  const changed = (uuid?: string): void => opts.onEvent?.({ type: 'machines-changed', ...(uuid ? { uuid } : {}) });
+
+  const candidate = (p: NewMachine): MachineConfig => {
+    const cfg = newMachineConfig({ name: p.name, osType: p.osType, memoryMiB: p.memoryMiB, cpus: p.cpus, group: p.group, description: p.description });
+    applyAll(cfg, p.edits ?? []);
+    return cfg;
+  };
+
+  const newEditsOk = (p: NewMachine): void => {
+    if ((p.edits ?? []).some((e) => e.kind === 'set' && e.field === 'name')) throw new HangarError('usage', 'createMachine: give the name in "name", not as an edit');
+  };
+
+  return {
+    async listMachines() {
+      return library.list();
+    },
+    async getMachine({ ref }) {
+      return library.get(ref);
+    },
+    async checkNewMachine(p) {
+      newEditsOk(p);
+      const n = nameIssue(p.name);
+      if (n) return [{ field: 'name', message: describeIssue(n) }];
+      let cfg: MachineConfig;
+      try {
+        cfg = candidate(p);
+      } catch (err) {
+        return asIssue(err, 'osType');
+      }
+      const issues = [...issuesOf(cfg), ...hostIssues(cfg), ...missingFiles(undefined, p.edits ?? [])];
+      const listing = await library.list();
+      if (listing.some((m) => m.accessible && m.config.name === p.name)) {
+        issues.unshift({ field: 'name', message: `name: a VM named "${p.name}" is already registered; pick another name` });
+      } else {
+        const folder = join(resolve(p.baseFolder ?? defaultMachinesFolder(library.home)), p.name);
+        if (existsSync(folder)) issues.unshift({ field: 'name', message: `name: ${folder} already exists; pick another name or base folder` });
+      }
+      return issues;
+    },
+    async createMachine(p) {
+      newEditsOk(p);
+      const missing = missingFiles(undefined, p.edits ?? []);
+      if (missing.length) throw new HangarError('not-found', missing.map((i) => i.message).join('\n'));
+      // Paths the wizard gives are absolute or relative to where the service runs; store them
+      // absolute so they still resolve from the VM folder.
+      const edits = (p.edits ?? []).map(absolutePaths);
+      const res = await library.create({
+        name: p.name, osType: p.osType, memoryMiB: p.memoryMiB, cpus: p.cpus, group: p.group, description: p.description,
+        baseFolder: p.baseFolder, customize: (cfg) => applyAll(cfg, edits),
+      });
+      changed(res.config.uuid);
+      return res;
+    },
+    async checkEdits({ ref, edits }) {
+      const m = await library.get(ref);
+      const cfg = structuredClone(m.config);
+      try {
+        applyAll(cfg, edits);
+      } catch (err) {
+        return asIssue(err, '(edit)');
+      }
+      const issues = [...issuesOf(cfg), ...hostIssues(cfg), ...missingFiles(m.path, edits)];
+      if (cfg.name !== m.config.name && !nameIssue(cfg.name)) {
+        const listing = await library.list();
+        if (listing.some((x) => x.accessible && x.config.name === cfg.name && x.uuid !== cfg.uuid)) {
+          issues.unshift({ field: 'name', message: `name: a VM named "${cfg.name}" is already registered; pick another name` });
+        }
+      }
+      return issues;
+    },
+    async modifyMachine({ ref, edits }) {
+      const m = await library.get(ref);
+      const missing = missingFiles(m.path, edits);
+      if (missing.length) throw new HangarError('not-found', missing.map((i) => i.message).join('\n'));
+      const res = await library.modify(ref, (cfg) => applyAll(cfg, edits));
+      changed(res.config.uuid);
+      return res;
+    },
+    async cloneMachine({ ref, name, baseFolder }) {
+      const res = await library.clone(ref, name, { baseFolder });
+      changed(res.config.uuid);
+      return res;
+    },
+    async registerMachine({ path }) {
+      const res = await library.register(path);
+      changed(res.config.uuid);
+      return res;
+    },
+    async unregisterMachine({ ref }) {
+      const res = await library.unregister(ref);
+      changed(res.uuid);
+      return res;
+    },
+    async deleteMachine({ ref, keepFiles }) {
+      const { uuid } = await library.find(ref);
+      const res = await library.delete(ref, { keepFiles });
+      changed(uuid);
+      return res;
+    },
+    async osTypes() {
+      return OS_PRESETS.map((p) => ({ ...p }));
+    },
+    async hostInfo() {
+      return {
+        cpus: cpus().length,
+        memoryMiB: hostMemoryMiB(),
+        platform: platform(),
+        defaultMachineFolder: defaultMachinesFolder(library.home),
+        limits: { cpus: { ...LIMITS.cpus }, memoryMiB: { ...LIMITS.memoryMiB }, vramMiB: { ...LIMITS.vramMiB } },
+      };
+    },
+  };
+}
+
+function absolutePaths(e: MachineEdit): MachineEdit {
+  if (e.kind === 'attach' && e.path) return { ...e, path: resolve(e.path) };
+  if (e.kind === 'firmware') {
+    return { ...e, ...(e.kernel ? { kernel: resolve(e.kernel) } : {}), ...(e.initrd ? { initrd: resolve(e.initrd) } : {}) };
+  }
+  return e;
+}
+
+export { CONFIG_EXTENSION };
