@@ -154,14 +154,24 @@ export function newVhdFooter(size: number, diskType: number, uniqueId: Uint8Arra
     features: 2,
     dataOffset: diskType === VHD_TYPE_FIXED ? NO_OFFSET : 512n,
     timestamp: vhdTimestamp(),
-    // Not "vpc " or "qemu": readers then take current_size as the exact size.
     creatorApp: 'hngr',
     originalSize: size,
     currentSize: size,
-    ...vhdGeometry(size),
+    ...exactGeometry(size),
     diskType,
     uniqueId,
   };
+}
+
+/**
+ * The CHS geometry to record. When it does not describe the size exactly, record the maximum
+ * geometry instead: readers that trust CHS for unknown creators (QEMU) then fall back to
+ * current_size, so every reader agrees on the exact size.
+ */
+function exactGeometry(size: number): { cylinders: number; heads: number; sectorsPerTrack: number } {
+  const g = vhdGeometry(size);
+  if (g.cylinders * g.heads * g.sectorsPerTrack * 512 === size) return g;
+  return { cylinders: 65535, heads: 16, sectorsPerTrack: 255 };
 }
 
 /** Dynamic disk header at footer.dataOffset (1024 bytes). */
