@@ -157,7 +157,12 @@ export class Refcounts {
 
   /** Create refcount block `bi` at the end of the file; the block's own cluster is counted too. */
   private async newBlock(bi: number): Promise<Uint8Array> {
-    if (bi >= this.tableEntries) await this.growTable(bi + 1);
+    if (bi >= this.tableEntries) {
+      await this.growTable(bi + 1);
+      // Counting the grown table's own clusters may already have created this block.
+      const made = await this.block(bi);
+      if (made) return made;
+    }
     const at = await this.reserve(1);
     const b = new Uint8Array(this.cs);
     this.blocks.set(bi, b);
