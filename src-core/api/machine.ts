@@ -133,6 +133,10 @@ export interface HostInfo {
   platform: string;
   /** Where new VMs go unless the user picks another folder. */
   defaultMachineFolder: string;
+  /** Disk image formats this build can create (the New-VM wizard offers these). */
+  creatableDiskFormats: DiskFormat[];
+  /** Largest disk the wizard creates, in GiB. */
+  maxDiskGiB: number;
   /** Hard limits of the configuration model (the library's LIMITS). */
   limits: { cpus: { min: number; max: number }; memoryMiB: { min: number; max: number }; vramMiB: { min: number; max: number } };
 }

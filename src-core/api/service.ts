@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
 import { machineEditSchema, type MachineEdit } from './edits.ts';
-import type { HostInfo, MachineDetails, MachineListing, OsType, SettingIssue } from './machine.ts';
+import { DISK_FORMATS, type HostInfo, type MachineDetails, type MachineListing, type OsType, type SettingIssue } from './machine.ts';
 
 const ref = z.string().min(1).max(256);
 const path = z.string().min(1).max(4096);
@@ -24,6 +24,15 @@ export const newMachineSchema = z.strictObject({
   cpus: z.number().int().min(-1e9).max(1e9).optional(),
   group: z.string().max(4096).optional(),
   description: z.string().max(8192).optional(),
+  /** Linux direct boot: switches the firmware to linux with these files. */
+  linux: z.strictObject({ kernel: z.string().max(4096), initrd: z.string().max(4096).optional(), cmdline: z.string().max(8192).optional() }).optional(),
+  /** An ISO image for the preset's optical drive. */
+  iso: z.string().max(4096).optional(),
+  /** A disk on the preset's disk controller, port 0: a new image in the VM folder or an existing file. */
+  disk: z.union([
+    z.strictObject({ kind: z.literal('new'), format: z.enum(DISK_FORMATS), sizeGiB: z.number().min(-1e9).max(1e9) }),
+    z.strictObject({ kind: z.literal('existing'), path: z.string().max(4096), format: z.enum(DISK_FORMATS) }),
+  ]).optional(),
   /** Further settings applied to the preset's configuration before it is validated and written. */
   edits: edits.optional(),
 });

@@ -14,6 +14,10 @@ import { defaultMachinesFolder, CONFIG_EXTENSION } from '../library/paths.ts';
 import { OS_PRESETS } from '../library/presets.ts';
 import { describeIssue, LIMITS, nameIssue, validateConfig } from '../library/validate.ts';
 import { join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { allFormats } from '../storage/formats/index.ts';
+import { createImage } from '../storage/tools/create.ts';
+import type { DiskFormat } from '../library/config.ts';
 
 export interface LibraryServiceOptions {
   /** Told after every change to the library, so transports can push 'machines-changed'. */
@@ -71,6 +75,7 @@ export function createLibraryService(library: Library, opts: LibraryServiceOptio
 
   const candidate = (p: NewMachine): MachineConfig => {
     const cfg = newMachineConfig({ name: p.name, osType: p.osType, memoryMiB: p.memoryMiB, cpus: p.cpus, group: p.group, description: p.description });
+    applyAll(cfg, wizardEdits(cfg, p));
     applyAll(cfg, p.edits ?? []);
     return cfg;
   };
@@ -96,7 +101,7 @@ export function createLibraryService(library: Library, opts: LibraryServiceOptio
       } catch (err) {
         return asIssue(err, 'osType');
       }
-      const issues = [...issuesOf(cfg), ...hostIssues(cfg), ...missingFiles(undefined, p.edits ?? [])];
+      const issues = [...issuesOf(cfg), ...hostIssues(cfg), ...wizardFileIssues(p), ...missingFiles(undefined, p.edits ?? [])];
       const listing = await library.list();
       if (listing.some((m) => m.accessible && m.config.name === p.name)) {
         issues.unshift({ field: 'name', message: `name: a VM named "${p.name}" is already registered; pick another name` });
@@ -108,15 +113,30 @@ export function createLibraryService(library: Library, opts: LibraryServiceOptio
     },
     async createMachine(p) {
       newEditsOk(p);
-      const missing = missingFiles(undefined, p.edits ?? []);
+      const missing = [...wizardFileIssues(p), ...missingFiles(undefined, p.edits ?? [])];
       if (missing.length) throw new HangarError('not-found', missing.map((i) => i.message).join('\n'));
       // Paths the wizard gives are absolute or relative to where the service runs; store them
       // absolute so they still resolve from the VM folder.
       const edits = (p.edits ?? []).map(absolutePaths);
       const res = await library.create({
         name: p.name, osType: p.osType, memoryMiB: p.memoryMiB, cpus: p.cpus, group: p.group, description: p.description,
-        baseFolder: p.baseFolder, customize: (cfg) => applyAll(cfg, edits),
+        baseFolder: p.baseFolder,
+        customize: (cfg) => {
+          applyAll(cfg, wizardEdits(cfg, p, true));
+          applyAll(cfg, edits);
+        },
       });
+      if (p.disk?.kind === 'new') {
+        const file = join(res.path, '..', newDiskName(p.name, p.disk.format));
+        try {
+          await createImage({ format: p.disk.format, path: file, size: diskBytes(p.disk.sizeGiB) });
+        } catch (err) {
+          // No half-made VM: without its disk the new machine goes again.
+          await library.delete(res.config.uuid).catch(() => {});
+          await rm(file, { force: true });
+          throw err;
+        }
+      }
       changed(res.config.uuid);
       return res;
     },
@@ -175,10 +195,69 @@ export function createLibraryService(library: Library, opts: LibraryServiceOptio
         memoryMiB: hostMemoryMiB(),
         platform: platform(),
         defaultMachineFolder: defaultMachinesFolder(library.home),
+        creatableDiskFormats: creatableFormats(),
+        maxDiskGiB: MAX_DISK_GIB,
         limits: { cpus: { ...LIMITS.cpus }, memoryMiB: { ...LIMITS.memoryMiB }, vramMiB: { ...LIMITS.vramMiB } },
       };
     },
   };
+}
+
+const MAX_DISK_GIB = 16384;
+const EXTENSIONS: Record<DiskFormat, string> = { raw: 'img', qcow2: 'qcow2', vdi: 'vdi', vmdk: 'vmdk', vhd: 'vhd' };
+
+function creatableFormats(): DiskFormat[] {
+  return allFormats().map((f) => f.name);
+}
+
+function newDiskName(vmName: string, format: DiskFormat): string {
+  return `${vmName}.${EXTENSIONS[format]}`;
+}
+
+function diskBytes(gib: number): number {
+  return Math.round(gib * 1024) * 1048576;
+}
+
+/** The wizard's boot media and disk as edits on the preset's own controllers. */
+function wizardEdits(cfg: MachineConfig, p: NewMachine, absolute = false): MachineEdit[] {
+  const out: MachineEdit[] = [];
+  const abs = (x: string): string => (absolute && x ? resolve(x) : x);
+  if (p.linux) {
+    out.push({ kind: 'firmware', type: 'linux', kernel: abs(p.linux.kernel), initrd: p.linux.initrd ? abs(p.linux.initrd) : null, cmdline: p.linux.cmdline || null });
+    out.push({ kind: 'bootOrder', order: p.disk ? ['disk'] : [] });
+  }
+  if (p.iso) {
+    const ctl = cfg.storage.find((c) => c.attachments.some((a) => a.type === 'optical'));
+    const drive = ctl?.attachments.find((a) => a.type === 'optical');
+    if (ctl && drive) out.push({ kind: 'attach', controller: ctl.name, port: drive.port, type: 'optical', path: abs(p.iso) });
+  }
+  if (p.disk) {
+    const ctl = cfg.storage[0];
+    const path = p.disk.kind === 'new' ? newDiskName(p.name, p.disk.format) : abs(p.disk.path);
+    if (ctl) out.push({ kind: 'attach', controller: ctl.name, port: 0, type: 'disk', path, format: p.disk.format });
+  }
+  return out;
+}
+
+/** Problems with the files and sizes the wizard names, under the wizard's own field names. */
+function wizardFileIssues(p: NewMachine): SettingIssue[] {
+  const out: SettingIssue[] = [];
+  const exists = (field: string, path: string | undefined, what: string): void => {
+    if (path === undefined) return;
+    if (path.trim() === '') out.push({ field, message: `${field}: ${what} is required` });
+    else if (!existsSync(resolve(path))) out.push({ field, message: `${field}: ${resolve(path)} does not exist; give the path of an existing file` });
+  };
+  exists('firmware.kernel', p.linux?.kernel, 'the path of a Linux kernel (bzImage)');
+  if (p.linux?.initrd) exists('firmware.initrd', p.linux.initrd, 'the initrd path');
+  exists('iso', p.iso, 'the path of an ISO image');
+  if (p.disk?.kind === 'existing') exists('disk.path', p.disk.path, 'the path of a disk image');
+  if (p.disk?.kind === 'new') {
+    if (!creatableFormats().includes(p.disk.format)) out.push({ field: 'disk.format', message: `disk.format: ${JSON.stringify(p.disk.format)} is not valid; allowed: one of ${creatableFormats().join(', ')}` });
+    if (!(p.disk.sizeGiB >= 0.001 && p.disk.sizeGiB <= MAX_DISK_GIB && Number.isFinite(p.disk.sizeGiB))) {
+      out.push({ field: 'disk.sizeGiB', message: `disk.sizeGiB: ${JSON.stringify(p.disk.sizeGiB)} is not valid; allowed: a size from 0.001 to ${MAX_DISK_GIB} GiB` });
+    }
+  }
+  return out;
 }
 
 function absolutePaths(e: MachineEdit): MachineEdit {

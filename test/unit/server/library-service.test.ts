@@ -85,3 +85,26 @@ describe('library service', () => {
     expect(await dispatch(svc, 'osTypes', {})).toMatchObject({ ok: true });
   });
 });
+
+describe('library service: wizard disks and boot media', () => {
+  it('creates a new disk image in the VM folder and attaches it with the ISO', async () => {
+    await writeFile(join(dir, 'live.iso'), 'iso');
+    const host = await svc.hostInfo({});
+    expect(host.creatableDiskFormats).toContain('qcow2');
+    const res = await svc.createMachine({ name: 'withdisk', osType: 'Linux_64', iso: join(dir, 'live.iso'), disk: { kind: 'new', format: 'qcow2', sizeGiB: 2 } });
+    const sata = res.config.storage.find((c) => c.name === 'SATA')!;
+    expect(sata.attachments).toEqual([{ port: 0, type: 'disk', path: 'withdisk.qcow2', format: 'qcow2' }]);
+    expect(res.config.storage.find((c) => c.name === 'IDE')!.attachments).toEqual([{ port: 2, type: 'optical', path: join(dir, 'live.iso') }]);
+    const { imageInfo } = await import('../../../src-core/storage/tools/info.ts');
+    const info = await imageInfo(join(dir, 'home', 'Machines', 'withdisk', 'withdisk.qcow2'));
+    expect(info.format).toBe('qcow2');
+    expect(info.virtualSize).toBe(2 * 1024 ** 3);
+  });
+
+  it('reports missing boot files and bad disk sizes under the wizard fields', async () => {
+    const issues = await svc.checkNewMachine({ name: 'x', osType: 'Linux_64', iso: join(dir, 'none.iso'), disk: { kind: 'new', format: 'qcow2', sizeGiB: 0 } });
+    expect(issues.map((i) => i.field)).toEqual(['iso', 'disk.sizeGiB']);
+    await expect(svc.createMachine({ name: 'x', osType: 'Linux_64', iso: join(dir, 'none.iso') })).rejects.toMatchObject({ code: 'not-found' });
+    expect(await lib.list()).toEqual([]);
+  });
+});

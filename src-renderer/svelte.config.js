@@ -1,0 +1,4 @@
+// Svelte options for vite-plugin-svelte and svelte-check.
+export default {
+  compilerOptions: { runes: true },
+};
