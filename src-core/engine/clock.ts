@@ -11,7 +11,8 @@
 
 export type ClockMode = { kind: 'realtime' } | { kind: 'deterministic'; nsPerInstruction: number };
 
-export type TimerCallback = (nowNs: number) => void;
+/** Called with the deadline the timer was due at (periodic devices schedule from it). */
+export type TimerCallback = (deadlineNs: number) => void;
 
 /** One scheduled event. A device owns its timers and re-arms them; `deadline` is -1 when idle. */
 export class ClockTimer {
@@ -162,9 +163,10 @@ export class VirtualClock {
         if (t.deadline >= 0 && t.deadline <= now && (!due || t.deadline < due.deadline)) due = t;
       }
       if (!due) break;
+      const at = due.deadline;
       due.deadline = -1;
       this.nextDirty = true;
-      due.callback(now);
+      due.callback(at);
       fired++;
     }
     return fired;

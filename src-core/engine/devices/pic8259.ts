@@ -202,7 +202,15 @@ export class DualPic implements Device {
   }
 
   private updateCascade(): void {
-    this.master.setLine(2, this.slave.pending() >= 0);
+    // The slave's INT feeds master IR2. Treat it as level-sensitive so a slave request that
+    // goes away (level line dropped) does not leave a stale IR2 behind on the master.
+    if (this.slave.pending() >= 0) {
+      this.master.lines |= 4;
+      this.master.irr |= 4;
+    } else {
+      this.master.lines &= ~4;
+      this.master.irr &= ~4;
+    }
     this.onOutputChange?.();
   }
 

@@ -282,9 +282,10 @@ export class Pit implements Device {
     this.setGate(2, (v & 1) !== 0);
   }
 
-  private rearm(): void {
+  /** Schedule channel 0's next rising OUT edge after time `after` (default now). */
+  private rearm(after = this.now()): void {
     const ch = this.channels[0]!;
-    const tick = ch.nextRisingTick(this.now());
+    const tick = ch.nextRisingTick(after);
     if (tick < 0) {
       this.timer.cancel();
       return;
@@ -292,18 +293,17 @@ export class Pit implements Device {
     this.timer.setAt(ch.loadTime + Math.ceil((tick * NS_PER_S) / PIT_HZ));
   }
 
-  private channel0Edge(now: number): void {
+  private channel0Edge(at: number): void {
     const ch = this.channels[0]!;
     this.irq0.pulse();
-    // Periodic modes: skip periods the host could not keep up with rather than replay them.
-    if ((ch.mode === 2 || ch.mode === 3) && ch.counting) {
-      const periodNs = (ch.reload * NS_PER_S) / PIT_HZ;
-      if (now - ch.loadTime > periodNs * 1e6) {
-        // Keep loadTime from growing without bound relative to now (float precision).
-        ch.loadTime = now - ((now - ch.loadTime) % periodNs);
-      }
+    const now = this.now();
+    // Periodic modes: a host that fell more than a second behind skips the missed ticks
+    // rather than replaying them as an interrupt storm.
+    if (now - at > 1e9) {
+      this.rearm(now);
+      return;
     }
-    this.rearm();
+    this.rearm(at);
   }
 
   saveState(): DeviceState {
