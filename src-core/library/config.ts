@@ -82,6 +82,19 @@ export interface Display {
   vramMiB: number;
 }
 
+export type VmPriority = 'low' | 'normal' | 'high';
+export const VM_PRIORITIES: readonly VmPriority[] = ['low', 'normal', 'high'];
+
+/** How the VM shares the host (the VMM applies these when it starts the VM process). */
+export interface Resources {
+  /** Host scheduling priority of the VM process (default normal). */
+  priority?: VmPriority;
+  /** Execution cap: percent of one host core the VM may use, 1-100 (default 100). */
+  cpuCap?: number;
+  /** Host cores the VM process may run on (default: any). */
+  affinity?: number[];
+}
+
 export interface MachineConfig {
   schemaVersion: number;
   uuid: string;
@@ -98,4 +111,6 @@ export interface MachineConfig {
   network: NetworkAdapter[];
   serial: SerialPort[];
   display: Display;
+  /** Optional; absent means normal priority, no cap, any core. */
+  resources?: Resources;
 }

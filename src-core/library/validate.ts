@@ -3,7 +3,7 @@
 import { HangarError } from '../api/errors.ts';
 import {
   BOOT_DEVICES, CONTROLLER_PORTS, CONTROLLER_TYPES, DISK_FORMATS, DISPLAY_CONTROLLERS, FIRMWARE_TYPES,
-  MEDIUM_TYPES, NIC_MODELS, SERIAL_MODES, SERIAL_PORTS, type MachineConfig,
+  MEDIUM_TYPES, NIC_MODELS, SERIAL_MODES, SERIAL_PORTS, VM_PRIORITIES, type MachineConfig,
 } from './config.ts';
 import { OS_PRESETS, presetById } from './presets.ts';
 
@@ -100,6 +100,7 @@ export function validateConfig(c: MachineConfig): ValidationIssue[] {
     oneOf(issues, 'display.controller', c.display.controller, DISPLAY_CONTROLLERS);
     intIn(issues, 'display.vramMiB', c.display.vramMiB, LIMITS.vramMiB.min, LIMITS.vramMiB.max, ' MiB');
   }
+  validateResources(issues, c);
   return issues;
 }
 
@@ -213,6 +214,22 @@ function validateSerial(issues: ValidationIssue[], c: MachineConfig): void {
     if (s.mode === 'file' && (typeof s.path !== 'string' || s.path === '')) issues.push({ field: `${f}.path`, value: s.path, allowed: 'the path of the file that receives the output (mode file)' });
     if (s.mode === 'tcp') intIn(issues, `${f}.tcpPort`, s.tcpPort, 1024, 65535);
   });
+}
+
+function validateResources(issues: ValidationIssue[], c: MachineConfig): void {
+  const r = c.resources;
+  if (r === undefined) return;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+    issues.push({ field: 'resources', value: r, allowed: 'an object with priority, cpuCap and affinity, each optional' });
+    return;
+  }
+  if (r.priority !== undefined) oneOf(issues, 'resources.priority', r.priority, VM_PRIORITIES);
+  if (r.cpuCap !== undefined) intIn(issues, 'resources.cpuCap', r.cpuCap, 1, 100, ' percent');
+  if (r.affinity !== undefined) {
+    const ok = Array.isArray(r.affinity) && r.affinity.length > 0 && r.affinity.length <= 1024
+      && r.affinity.every((x) => Number.isInteger(x) && x >= 0 && x < 1024) && new Set(r.affinity).size === r.affinity.length;
+    if (!ok) issues.push({ field: 'resources.affinity', value: r.affinity, allowed: 'a non-empty list of distinct host core numbers (0-1023), e.g. [0, 1]' });
+  }
 }
 
 export function assertValid(c: MachineConfig, context?: string): void {
