@@ -4,6 +4,7 @@
 // acceptable failure is a HangarError; anything else (TypeError, RangeError, a hang) is a bug.
 //
 //   npx tsx scripts/disk-fuzz.ts [iterations=5000] [seed=1]
+//   npx tsx scripts/disk-fuzz.ts --replay TEMPLATE SEED
 // The unit tier runs a bounded slice of the same code (test/unit/storage/fuzz.test.ts).
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -170,27 +171,46 @@ export interface FuzzResult {
   failures: { template: string; seed: number; error: string }[];
 }
 
+/** One case: mutate template `t` with seed `s` and exercise it. Resolves true when rejected cleanly. */
+export async function fuzzCase(dir: string, t: Template, s: number): Promise<boolean> {
+  const fmt = allFormats().find((f) => f.name === t.format)!;
+  const file = path.join(dir, `fuzz-${t.name}`);
+  writeFileSync(file, mutate(t, s));
+  try {
+    return (await withTimeout(exercise(fmt, file, rng(s)), 20_000, `${t.name} seed ${s}`)) !== undefined;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 export async function fuzz(dir: string, templates: Template[], iterations: number, seed: number): Promise<FuzzResult> {
   const res: FuzzResult = { iterations, rejected: 0, accepted: 0, failures: [] };
-  const byName = new Map(allFormats().map((f) => [f.name, f]));
   for (let i = 0; i < iterations; i++) {
     const s = seed * 1_000_003 + i;
     const t = templates[i % templates.length]!;
-    const file = path.join(dir, `fuzz-${t.name}`);
-    writeFileSync(file, mutate(t, s));
     try {
-      const e = await withTimeout(exercise(byName.get(t.format)!, file, rng(s)), 20_000, `${t.name} seed ${s}`);
-      if (e) res.rejected++;
+      if (await fuzzCase(dir, t, s)) res.rejected++;
       else res.accepted++;
     } catch (err) {
       res.failures.push({ template: t.name, seed: s, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     }
-    rmSync(file, { force: true });
   }
   return res;
 }
 
 async function cli(): Promise<void> {
+  if (process.argv[2] === '--replay') {
+    // npx tsx scripts/disk-fuzz.ts --replay TEMPLATE SEED   (as printed by a FAIL line)
+    const dir = mkdtempSync(path.join(tmpdir(), 'hangar-fuzz-'));
+    try {
+      const t = makeTemplates(dir).find((x) => x.name === process.argv[3]);
+      if (!t) throw new Error(`no template ${process.argv[3]}`);
+      console.log((await fuzzCase(dir, t, Number(process.argv[4]))) ? 'rejected cleanly' : 'accepted');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const iterations = Number(process.argv[2] ?? 5000);
   const seed = Number(process.argv[3] ?? 1);
   const dir = mkdtempSync(path.join(tmpdir(), 'hangar-fuzz-'));

@@ -45,6 +45,9 @@ export class Qcow2Image implements OpenImage {
   private lastInflated?: { offset: number; data: Uint8Array };
   private closed = false;
   private fileSize: number;
+  private readonly openEnd: number;
+  /** L2 table clusters, for the overlap guard. */
+  private l2Clusters = new Set<number>();
 
   constructor(
     private file: HostFile,
@@ -62,6 +65,33 @@ export class Qcow2Image implements OpenImage {
     this.l1dv = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     this.cacheLimit = Math.max(16, Math.floor(CACHE_BYTES / this.cs));
     this.fileSize = fileSize;
+    this.openEnd = fileSize;
+    if (!readOnly) {
+      for (let i = 0; i < header.l1Size; i++) {
+        const hi = this.l1dv.getUint32(i * 8) & 0x00ffffff;
+        const lo = this.l1dv.getUint32(i * 8 + 4) & ~0x1ff;
+        const off = hi * 2 ** 32 + (lo >>> 0);
+        if (off !== 0 && off % this.cs === 0) this.l2Clusters.add(off / this.cs);
+      }
+    }
+  }
+
+  /**
+   * Overlap guard for in-place writes (a damaged or hostile mapping must not let guest data
+   * overwrite metadata): the target may not be the header, a table, a refcount block, or a
+   * cluster past the end of the file that Hangar has not allocated itself.
+   */
+  private isMetadata(off: number): boolean {
+    const c = off / this.cs;
+    const l1First = this.header.l1TableOffset / this.cs;
+    const l1Count = Math.ceil((this.header.l1Size * 8) / this.cs);
+    return c === 0 || (c >= l1First && c < l1First + l1Count) || this.l2Clusters.has(c) || !!this.refs?.isMetadata(c);
+  }
+
+  private guardTarget(off: number): void {
+    if (this.isMetadata(off)) throw corrupt(this.path, `a data mapping points at metadata (host offset ${off}); refusing to write`);
+    if (off + this.cs > this.openEnd && off >= this.refs!.allocatedEnd)
+      throw corrupt(this.path, `a data mapping points past the end of the file (host offset ${off}); refusing to write`);
   }
 
   get path(): string {
@@ -127,6 +157,7 @@ export class Qcow2Image implements OpenImage {
     const l2off = l1Offset(this.l1dv, i, this.cs, this.path);
     if (l2off !== 0) return this.loadL2(l2off);
     const off = await this.refs!.allocate(1);
+    this.l2Clusters.add(off / this.cs);
     const bytes = new Uint8Array(this.cs);
     const t = { offset: off, bytes, dv: new DataView(bytes.buffer), dirty: true };
     this.cache.set(off, t);
@@ -201,6 +232,7 @@ export class Qcow2Image implements OpenImage {
 
   /** Queue the release of whatever host space mapping `m` holds. */
   private release(m: Mapping): void {
+    if ((m.kind === 'normal' || m.kind === 'zero') && m.offset !== 0 && this.isMetadata(m.offset)) return; // damaged mapping: never free metadata
     if (m.kind === 'normal' || (m.kind === 'zero' && m.offset !== 0)) this.refs!.freeLater(m.offset, 1);
     else if (m.kind === 'compressed') {
       const s = compressedSpan(m, this.cs);
@@ -229,6 +261,7 @@ export class Qcow2Image implements OpenImage {
       const m = decodeL2(t.dv, i, this.header.clusterBits, this.header.version, this.path);
       if (m.kind === 'normal') {
         // No internal snapshots are open for writing, so an allocated cluster is ours alone.
+        this.guardTarget(m.offset);
         Qcow2Image.push(ops, { backing: false, at: m.offset + inner, pos, len: n });
       } else {
         const full = inner === 0 && n === this.cs;
@@ -238,6 +271,7 @@ export class Qcow2Image implements OpenImage {
           data.set(buf.subarray(pos, pos + n), inner);
         }
         const reuse = m.kind === 'zero' && m.offset !== 0;
+        if (reuse) this.guardTarget(m.offset);
         const at = reuse ? m.offset : await this.refs!.allocate(1);
         if (data) ops.push({ backing: false, at, pos, len: this.cs, data });
         else Qcow2Image.push(ops, { backing: false, at, pos, len: n });

@@ -21,6 +21,8 @@ export class Refcounts {
   private oldTable?: { offset: number; clusters: number };
   /** Next cluster index to try when allocating. */
   nextFree: number;
+  /** Clusters holding refcount metadata (table and blocks): guest data must never land there. */
+  private meta = new Set<number>();
 
   constructor(
     private file: HostFile,
@@ -37,6 +39,21 @@ export class Refcounts {
     this.table = table;
     this.tableView = new DataView(table.buffer, table.byteOffset, table.byteLength);
     this.nextFree = Math.ceil(fileSize / this.cs);
+    this.noteTable();
+    for (let i = 0; i < this.tableEntries; i++) {
+      const hi = this.tableView.getUint32(i * 8);
+      const lo = this.tableView.getUint32(i * 8 + 4);
+      const off = hi * 2 ** 32 + ((lo & ~0x1ff) >>> 0);
+      if (off !== 0 && off % this.cs === 0) this.meta.add(off / this.cs);
+    }
+  }
+
+  private noteTable(): void {
+    for (let i = 0; i < this.tableClusters; i++) this.meta.add(this.tableOffset / this.cs + i);
+  }
+
+  isMetadata(cluster: number): boolean {
+    return this.meta.has(cluster);
   }
 
   static async load(
@@ -168,6 +185,7 @@ export class Refcounts {
     this.blocks.set(bi, b);
     this.dirtyBlocks.add(bi);
     writeU64(this.tableView, bi * 8, at * this.cs);
+    this.meta.add(at);
     this.tableDirty = true;
     await this.set(at, 1);
     return b;
@@ -187,6 +205,7 @@ export class Refcounts {
     this.tableView = new DataView(grown.buffer);
     this.tableOffset = at * this.cs;
     this.tableDirty = true;
+    this.noteTable();
     for (let i = 0; i < clusters; i++) await this.set(at + i, 1);
   }
 
