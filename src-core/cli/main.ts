@@ -5,6 +5,7 @@ import { HangarError, exitCodeFor } from '../api/errors.ts';
 import { registerLibraryCommands } from './commands/library.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDiskCommands } from './commands/disk.ts';
+import { registerRunCommand } from './commands/run.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hangar')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerLibraryCommands(program);
   registerServeCommand(program);
   registerDiskCommands(program);
+  registerRunCommand(program);
   return program;
 }
 

@@ -1,0 +1,182 @@
+// `hangar run`: boot a Linux kernel in an ephemeral VM in the foreground. COM1 is attached to
+// the terminal (raw mode, Ctrl-A X quits as in QEMU), to a file, or to a TCP socket on
+// 127.0.0.1; the process exits when the guest powers off.
+import type { Command } from 'commander';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { HangarError, usageError } from '../../api/errors.ts';
+import { readBootFile } from '../../engine/boot/linux-loader.ts';
+import { parseBzImage } from '../../engine/boot/bzimage.ts';
+import { Machine } from '../../engine/machine.ts';
+import { parseIntOption } from '../parse.ts';
+
+export type SerialSpec = { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'tcp'; port: number };
+
+export function parseSerialSpec(spec: string): SerialSpec {
+  if (spec === 'stdio') return { kind: 'stdio' };
+  if (spec.startsWith('file:')) {
+    const path = spec.slice(5);
+    if (!path) throw usageError('--serial file: needs a path, e.g. file:/tmp/console.log');
+    return { kind: 'file', path };
+  }
+  const m = /^tcp:([^:]+):(\d+)$/.exec(spec);
+  if (m) {
+    if (m[1] !== '127.0.0.1') throw usageError(`--serial ${spec}: only 127.0.0.1 may be used as the listen address`);
+    return { kind: 'tcp', port: parseIntOption('--serial tcp port', m[2]!, 1, 65535) };
+  }
+  throw usageError(`--serial "${spec}" is not valid; allowed: stdio, file:PATH, tcp:127.0.0.1:PORT`);
+}
+
+interface SerialAttachment {
+  close(): Promise<void>;
+}
+
+/** COM1 on the terminal. Raw mode when stdin is a TTY; Ctrl-A X quits, Ctrl-A Ctrl-A sends ^A. */
+function attachStdio(machine: Machine, quit: () => void): SerialAttachment {
+  const sub = machine.onSerialOutput((port, data) => {
+    if (port === 0) process.stdout.write(data);
+  });
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  if (tty) stdin.setRawMode(true);
+  let escape = false;
+  const onData = (chunk: Buffer) => {
+    if (!tty) {
+      machine.sendSerial(0, chunk);
+      return;
+    }
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (escape) {
+        escape = false;
+        if (b === 0x78 || b === 0x58) { // x
+          quit();
+          return;
+        }
+        if (b === 0x01) out.push(0x01);
+        continue;
+      }
+      if (b === 0x01) escape = true;
+      else out.push(b);
+    }
+    if (out.length) machine.sendSerial(0, Uint8Array.from(out));
+  };
+  stdin.on('data', onData);
+  stdin.resume();
+  return {
+    close: async () => {
+      sub.dispose();
+      stdin.off('data', onData);
+      if (tty) stdin.setRawMode(false);
+      stdin.pause();
+    },
+  };
+}
+
+function attachFile(machine: Machine, path: string): SerialAttachment {
+  const stream: WriteStream = createWriteStream(path, { flags: 'a' });
+  stream.on('error', (err) => process.stderr.write(`hangar: serial file ${path}: ${err.message}\n`));
+  const sub = machine.onSerialOutput((port, data) => {
+    if (port === 0) stream.write(data);
+  });
+  return {
+    close: () => new Promise<void>((resolve) => {
+      sub.dispose();
+      stream.end(resolve);
+    }),
+  };
+}
+
+async function attachTcp(machine: Machine, port: number): Promise<SerialAttachment> {
+  const clients = new Set<Socket>();
+  const server: Server = createServer((sock) => {
+    clients.add(sock);
+    sock.on('data', (d) => machine.sendSerial(0, d));
+    sock.on('close', () => clients.delete(sock));
+    sock.on('error', () => clients.delete(sock));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new HangarError('io', `--serial tcp:127.0.0.1:${port}: ${err.message}`)));
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  process.stderr.write(`hangar: serial console on tcp 127.0.0.1:${port}\n`);
+  const sub = machine.onSerialOutput((p, data) => {
+    if (p === 0) for (const c of clients) c.write(data);
+  });
+  return {
+    close: () => new Promise<void>((resolve) => {
+      sub.dispose();
+      for (const c of clients) c.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface RunOptions {
+  kernel: string;
+  initrd?: string;
+  append?: string;
+  memory: string;
+  cpus: string;
+  serial: string;
+  reboot: boolean;
+}
+
+export async function runCommand(o: RunOptions): Promise<number> {
+  const memoryMiB = parseIntOption('--memory', o.memory, 16, 65536);
+  const cpus = parseIntOption('--cpus', o.cpus, 1, 64);
+  const serial = parseSerialSpec(o.serial);
+  const kernel = await readBootFile(o.kernel, 'kernel');
+  parseBzImage(kernel, `kernel ${o.kernel}`); // fail before allocating guest RAM
+  const initrd = o.initrd ? await readBootFile(o.initrd, 'initrd') : undefined;
+  // Loaded on demand so the rest of the CLI does not pay for (or depend on) the interpreter.
+  const { Cpu } = await import('../../engine/cpu/cpu.ts');
+  const machine = new Machine({
+    memoryMiB,
+    cpus,
+    kernel,
+    initrd,
+    cmdline: o.append ?? 'console=ttyS0',
+    createCpu: ({ memory, io }) => new Cpu(memory, io),
+  });
+  let quitRequested = false;
+  const quit = () => {
+    quitRequested = true;
+    machine.stop();
+  };
+  let attachment: SerialAttachment;
+  if (serial.kind === 'stdio') attachment = attachStdio(machine, quit);
+  else if (serial.kind === 'file') attachment = attachFile(machine, serial.path);
+  else attachment = await attachTcp(machine, serial.port);
+  if (!o.reboot) machine.onReset(() => machine.stop());
+  const onSignal = () => quit();
+  process.on('SIGTERM', onSignal);
+  if (serial.kind !== 'stdio' || !process.stdin.isTTY) process.on('SIGINT', onSignal);
+  try {
+    const reason = await machine.run();
+    // Power-off, Ctrl-A X, a signal, or a reboot with --no-reboot: all clean exits.
+    if (reason === 'debug-exit') return machine.debugExitStatus & 0xff;
+    void quitRequested;
+    return 0;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await attachment.close();
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('boot a Linux kernel in an ephemeral VM with the serial console in the foreground (Ctrl-A X quits)')
+    .requiredOption('--kernel <file>', 'bzImage kernel (boot protocol 2.06 or later)')
+    .option('--initrd <file>', 'initial ramdisk')
+    .option('--append <cmdline>', 'kernel command line', 'console=ttyS0')
+    .option('--memory <mib>', 'guest RAM in MiB', '256')
+    .option('--cpus <n>', 'virtual CPUs', '1')
+    .option('--serial <backend>', 'COM1 backend: stdio, file:PATH or tcp:127.0.0.1:PORT', 'stdio')
+    .option('--no-reboot', 'exit when the guest reboots instead of resetting the VM')
+    .action(async (o: RunOptions) => {
+      process.exitCode = await runCommand(o);
+    });
+}
