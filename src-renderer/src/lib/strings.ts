@@ -34,7 +34,7 @@ export const S = {
   },
   details: {
     label: 'Details',
-    none: 'Select a virtual machine to see its details.',
+    nothing: 'Select a virtual machine to see its details.',
     many: (n: number) => `${n} virtual machines selected.`,
     inaccessible: 'This virtual machine is inaccessible.',
     inaccessibleHint: 'Fix or restore its file (hangar recover FILE), or remove it from the list.',
@@ -183,6 +183,13 @@ export const S = {
     serialTcpPort: 'TCP port',
     graphics: 'Graphics Controller',
     vram: 'Video Memory (MiB)',
+    ruleCell: (slot: number, col: string, row: number) => `Adapter ${slot} rule ${row} ${col}`,
+    mediumCell: (ctl: string, col: string, row: number) => `${ctl} medium ${row} ${col}`,
+    ctlField: (ctl: number, col: string) => `Controller ${ctl} ${col}`,
+    adapterField: (slot: number, col: string) => `Adapter ${slot} ${col}`,
+    serialField: (port: string, col: string) => `${port} ${col}`,
+    pageIssues: (n: number) => `${n} problem${n === 1 ? '' : 's'} on this page`,
+    slider: (label: string) => `${label} slider`,
   },
   clone: {
     title: (name: string) => `Clone ${name}`,

@@ -1,0 +1,71 @@
+// The manager's state: the machine list, OS types, host facts, selection and notifications.
+// Components read it; actions here call the service and report failures as notifications.
+import { HangarError } from '../../../src-core/api/errors.ts';
+import type { ServiceClient } from '../../../src-core/api/client.ts';
+import type { HostInfo, MachineListing, OsType } from '../../../src-core/api/machine.ts';
+import { S } from './strings.ts';
+import type { Selection } from './selection.ts';
+import { prune } from './selection.ts';
+
+export interface Notice {
+  id: number;
+  title: string;
+  message: string;
+  hint: string;
+}
+
+let nextNotice = 1;
+
+export class AppState {
+  machines = $state<MachineListing[]>([]);
+  osTypes = $state<OsType[]>([]);
+  host = $state<HostInfo | undefined>(undefined);
+  selection = $state<Selection>({ selected: new Set() });
+  notices = $state<Notice[]>([]);
+  loaded = $state(false);
+
+  constructor(readonly client: ServiceClient) {}
+
+  async start(): Promise<void> {
+    try {
+      const [osTypes, host] = await Promise.all([this.client.osTypes({}), this.client.hostInfo({})]);
+      this.osTypes = osTypes;
+      this.host = host;
+      this.client.onEvent((e) => {
+        if (e.type === 'machines-changed') void this.refresh();
+      });
+      await this.refresh();
+    } catch (err) {
+      this.report(S.errors.connect, err);
+    }
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.machines = await this.client.listMachines({});
+      this.selection = prune(this.selection, new Set(this.machines.map((m) => m.uuid)));
+      this.loaded = true;
+    } catch (err) {
+      this.report(S.errors.load, err);
+    }
+  }
+
+  selectedMachines(): MachineListing[] {
+    return this.machines.filter((m) => this.selection.selected.has(m.uuid));
+  }
+
+  select(uuid: string): void {
+    this.selection = { selected: new Set([uuid]), anchor: uuid };
+  }
+
+  /** Show a failure: what failed (title), why (the service's message) and what to do. */
+  report(title: string, err: unknown): void {
+    const code = err instanceof HangarError ? err.code : 'internal';
+    const message = err instanceof Error ? err.message : String(err);
+    this.notices = [...this.notices, { id: nextNotice++, title, message, hint: S.errors.hints[code] ?? S.errors.hints.internal! }];
+  }
+
+  dismiss(id: number): void {
+    this.notices = this.notices.filter((n) => n.id !== id);
+  }
+}
