@@ -5,10 +5,16 @@
 import type { FormatName, ImageFormat } from '../format.ts';
 import { qcow2Format } from './qcow2.ts';
 import { rawFormat } from './raw.ts';
+import { vdiFormat } from './vdi.ts';
+import { vhdFormat } from './vhd.ts';
+import { vmdkFormat } from './vmdk.ts';
 
 function table(): ImageFormat[] {
   return [
     qcow2Format,
+    vdiFormat,
+    vmdkFormat,
+    vhdFormat,
     rawFormat, // keep last
   ];
 }
