@@ -78,7 +78,7 @@ describe('guest kit', () => {
     const bb = files.get('bin/busybox')!;
     expect(bb.mode).toBe(0o100755);
     expect(bb.data.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
-    for (const applet of ['bin/sh', 'bin/mount', 'sbin/poweroff', 'bin/setsid', 'bin/cat']) {
+    for (const applet of ['bin/sh', 'bin/mount', 'sbin/poweroff', 'usr/bin/setsid', 'bin/cat']) {
       expect(files.get(applet)?.mode, applet).toBe(0o120777);
       expect(files.get(applet)!.data.toString()).toBe('/bin/busybox');
     }
