@@ -6,6 +6,7 @@ import { registerLibraryCommands } from './commands/library.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDiskCommands } from './commands/disk.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerApplianceCommands } from './commands/appliance.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hangar')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerDiskCommands(program);
   registerRunCommand(program);
+  registerApplianceCommands(program);
   return program;
 }
 
