@@ -1,0 +1,161 @@
+// Linear -> physical translation: the page walk for 32-bit, PAE and 4-level paging, and the
+// fill of the CPU's software TLB. Permissions of every level combine (R/W and U/S AND, NX OR);
+// accessed bits are set on the walk, the dirty bit on the first write, so a TLB entry only
+// grants write access once the dirty bit is set.
+import type { Cpu } from './cpu.ts';
+import {
+  CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_NXE, EX_PF, PF_I, PF_P, PF_U, PF_W, TWO32,
+} from './constants.ts';
+
+export const ACC_WRITE = 1;
+export const ACC_USER = 2;
+export const ACC_FETCH = 4;
+
+/** TLB permission bits. The user variants sit 2 bits above the supervisor ones. */
+export const T_RS = 1;
+export const T_WS = 2;
+export const T_RU = 4;
+export const T_WU = 8;
+export const T_XS = 16;
+export const T_XU = 32;
+export const T_GLOBAL = 64;
+
+function readPhys32(c: Cpu, addr: number): number {
+  return c.bus.read32(addr) | 0;
+}
+function writePhys32(c: Cpu, addr: number, v: number): void {
+  c.bus.write32(addr, v >>> 0);
+}
+
+function pageFault(c: Cpu, lin: number, acc: number, present: boolean): never {
+  let code = present ? PF_P : 0;
+  if (acc & ACC_WRITE) code |= PF_W;
+  if (acc & ACC_USER) code |= PF_U;
+  if ((acc & ACC_FETCH) && (c.efer & EFER_NXE)) code |= PF_I;
+  c.cr2 = lin;
+  return c.fault(EX_PF, code);
+}
+
+/**
+ * Translate `lin` for an access of kind `acc`, install a TLB entry for its 4 KiB page and
+ * return the physical address. Throws (via c.fault) #PF when the access is not allowed.
+ */
+export function translate(c: Cpu, lin: number, acc: number): number {
+  const po = lin & 0xfff;
+  const vpn = (lin - po) / 4096;
+  if (!(c.cr0 & CR0_PG)) {
+    const phys = (lin >>> 0) - po; // without paging a linear address is 32 bits
+    c.tlbFill(vpn, phys, T_RS | T_WS | T_RU | T_WU | T_XS | T_XU);
+    return phys + po;
+  }
+  const user = (acc & ACC_USER) !== 0;
+  const write = (acc & ACC_WRITE) !== 0;
+  const fetch = (acc & ACC_FETCH) !== 0;
+  const wp = (c.cr0 & CR0_WP) !== 0;
+  let allW = true;
+  let allU = true;
+  let nx = false;
+  let global = false;
+  let pageBase: number; // physical base of the page frame (4 KiB granular within large pages)
+  let entAddr: number; // physical address of the final entry (to set D)
+  let entLo: number;
+  let large = false;
+
+  if (!(c.cr4 & CR4_PAE)) {
+    // Classic 32-bit paging: 10 + 10 + 12.
+    const l32 = lin >>> 0;
+    const pdeAddr = (c.cr3 & 0xfffff000) >>> 0;
+    const pdeA = pdeAddr + ((l32 >>> 22) << 2);
+    const pde = readPhys32(c, pdeA);
+    if (!(pde & 1)) pageFault(c, lin, acc, false);
+    if (!(pde & 2)) allW = false;
+    if (!(pde & 4)) allU = false;
+    if ((pde & 0x80) && (c.cr4 & CR4_PSE)) {
+      large = true;
+      entAddr = pdeA;
+      entLo = pde;
+      // PSE-36: bits 13-20 give physical address bits 32-39.
+      pageBase = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO32 + (l32 & 0x3ff000);
+    } else {
+      if (!(pde & 0x20)) writePhys32(c, pdeA, pde | 0x20);
+      const pteA = ((pde & 0xfffff000) >>> 0) + (((l32 >>> 12) & 0x3ff) << 2);
+      const pte = readPhys32(c, pteA);
+      if (!(pte & 1)) pageFault(c, lin, acc, false);
+      if (!(pte & 2)) allW = false;
+      if (!(pte & 4)) allU = false;
+      entAddr = pteA;
+      entLo = pte;
+      pageBase = (pte & 0xfffff000) >>> 0;
+    }
+  } else {
+    const nxe = (c.efer & EFER_NXE) !== 0;
+    let tableBase: number;
+    let level: number;
+    if (c.efer & EFER_LMA) {
+      tableBase = c.cr3 - (c.cr3 % 4096);
+      level = 4;
+    } else {
+      // PAE: the 4 PDPTEs at CR3 (32-byte aligned).
+      const l32 = lin >>> 0;
+      const pdpteA = ((c.cr3 & 0xffffffe0) >>> 0) + ((l32 >>> 30) << 3);
+      const lo = readPhys32(c, pdpteA);
+      const hi = readPhys32(c, pdpteA + 4);
+      if (!(lo & 1)) pageFault(c, lin, acc, false);
+      tableBase = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
+      level = 2;
+    }
+    entAddr = 0;
+    entLo = 0;
+    pageBase = 0;
+    for (; level >= 1; level--) {
+      // Index bits: level 4 -> 39..47, 3 -> 30..38, 2 -> 21..29, 1 -> 12..20.
+      const shift = 12 + 9 * (level - 1);
+      const idx = Math.floor(lin / Math.pow(2, shift)) & 0x1ff;
+      const ea = tableBase + idx * 8;
+      const lo = readPhys32(c, ea);
+      const hi = readPhys32(c, ea + 4);
+      if (!(lo & 1)) pageFault(c, lin, acc, false);
+      if (!(lo & 2)) allW = false;
+      if (!(lo & 4)) allU = false;
+      if (nxe && hi < 0) nx = true;
+      const frame = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
+      if (level === 1 || ((lo & 0x80) && level <= 3)) {
+        entAddr = ea;
+        entLo = lo;
+        if (level === 1) pageBase = frame;
+        else {
+          large = true;
+          const size = Math.pow(2, shift);
+          const base = frame - (frame % size); // clears the PAT bit (bit 12) and reserved low bits
+          pageBase = base + (((lin % size) + size) % size) - po;
+        }
+        break;
+      }
+      if (!(lo & 0x20)) writePhys32(c, ea, lo | 0x20);
+      tableBase = frame;
+    }
+  }
+  if (c.cr4 & CR4_PGE && entLo & 0x100) global = true;
+  // Permission check.
+  if (user && !allU) pageFault(c, lin, acc, true);
+  if (write && !allW && (user || wp)) pageFault(c, lin, acc, true);
+  if (fetch && nx) pageFault(c, lin, acc, true);
+  let dirty = (entLo & 0x40) !== 0;
+  const want = entLo | 0x20 | (write ? 0x40 : 0);
+  if (want !== entLo) writePhys32(c, entAddr, want);
+  if (write) dirty = true;
+  let perm = T_RS;
+  if (dirty && (allW || !wp)) perm |= T_WS;
+  if (allU) {
+    perm |= T_RU;
+    if (dirty && allW) perm |= T_WU;
+  }
+  if (!nx) {
+    perm |= T_XS;
+    if (allU) perm |= T_XU;
+  }
+  if (global) perm |= T_GLOBAL;
+  if (large) c.tlbHasLarge = true;
+  c.tlbFill(vpn, pageBase, perm);
+  return pageBase + po;
+}

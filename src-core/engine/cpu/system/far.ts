@@ -1,0 +1,140 @@
+// Far JMP / CALL / RET: loading CS with the protected-mode checks, returns to an outer
+// privilege level (which also pops SS:SP). Call gates and task switches are not implemented
+// (they raise #GP, see the report).
+import type { Cpu } from '../cpu.ts';
+import { CS, EX_GP, EX_NP, SS, TWO32, VM, ES, DS, FS, GS } from '../constants.ts';
+import { DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setAccessed, setSegCache, loadSegment } from './segments.ts';
+import { push, pop } from '../operands.ts';
+
+function realModeCs(c: Cpu, sel: number): void {
+  c.sSel[CS] = sel & 0xffff;
+  c.sBase[CS] = (sel & 0xffff) * 16;
+  if (c.flags & VM) {
+    c.sLimit[CS] = 0xffff;
+    c.sAttr[CS] = 0xfb;
+  }
+  c.updateMode();
+}
+
+/**
+ * Check the code descriptor of `sel` for a transfer at privilege `cpl` and load CS (RPL set
+ * to the resulting CPL). For returns, `returning` allows RPL > CPL (outer level).
+ */
+export function loadCodeSegment(c: Cpu, sel: number, returning: boolean): number {
+  if ((sel & 0xfffc) === 0) c.fault(EX_GP, 0);
+  readDescriptor(c, sel);
+  const lo = DLO, hi = DHI;
+  const type = (hi >> 8) & 0x1f;
+  const dpl = (hi >> 13) & 3;
+  const rpl = sel & 3;
+  if ((type & 0x18) !== 0x18) c.fault(EX_GP, sel & 0xfffc); // must be code
+  const conforming = (type & 4) !== 0;
+  let newCpl = c.cpl;
+  if (returning) {
+    if (rpl < c.cpl) c.fault(EX_GP, sel & 0xfffc);
+    if (conforming ? dpl > rpl : dpl !== rpl) c.fault(EX_GP, sel & 0xfffc);
+    newCpl = rpl;
+  } else if (conforming) {
+    if (dpl > c.cpl) c.fault(EX_GP, sel & 0xfffc);
+  } else if (rpl > c.cpl || dpl !== c.cpl) c.fault(EX_GP, sel & 0xfffc);
+  if (!(hi & 0x8000)) c.fault(EX_NP, sel & 0xfffc);
+  // Long mode: a code segment with both L and D set is invalid.
+  if ((c.efer & 0x400) && (hi & 0x200000) && (hi & 0x400000)) c.fault(EX_GP, sel & 0xfffc);
+  setAccessed(c);
+  setSegCache(c, CS, (sel & 0xfffc) | newCpl, descBase(lo, hi), descLimit(lo, hi), descAttr(hi) | 0x1);
+  return newCpl;
+}
+
+function setRip(c: Cpu, off: number, os: number): void {
+  if (c.codeMode === 64) c.rip = off;
+  else c.rip = os === 16 ? off & 0xffff : off >>> 0;
+  if (c.codeMode === 16) c.rip = c.rip & 0xffff ? c.rip : c.rip;
+}
+
+export function farJump(c: Cpu, sel: number, off: number, os = 32): void {
+  if (!(c.cr0 & 1) || (c.flags & VM)) {
+    realModeCs(c, sel);
+    c.rip = os === 16 || c.codeMode === 16 ? off & 0xffff : off >>> 0;
+    return;
+  }
+  loadCodeSegment(c, sel, false);
+  setRip(c, off, os);
+}
+
+export function farCall(c: Cpu, sel: number, off: number, os: number): void {
+  const retCs = c.sSel[CS]!;
+  const retIp = c.rip;
+  const size = os;
+  if (!(c.cr0 & 1) || (c.flags & VM)) {
+    push(c, size, retCs, 0);
+    push(c, size, retIp, 0);
+    realModeCs(c, sel);
+    c.rip = os === 16 ? off & 0xffff : off >>> 0;
+    return;
+  }
+  const sp = c.getSp();
+  const savedCs = [c.sSel[CS]!, c.sBase[CS]!, c.sLimit[CS]!, c.sAttr[CS]!] as const;
+  loadCodeSegment(c, sel, false);
+  try {
+    // Push with the old stack (same privilege: SS unchanged).
+    push(c, size, retCs, 0);
+    push(c, size, retIp % TWO32 | 0, Math.floor(retIp / TWO32));
+  } catch (e) {
+    setSegCache(c, CS, savedCs[0], savedCs[1], savedCs[2], savedCs[3]);
+    c.setSp(sp);
+    throw e;
+  }
+  setRip(c, off, os);
+}
+
+export function farReturn(c: Cpu, os: number, extra: number): void {
+  if (!(c.cr0 & 1) || (c.flags & VM)) {
+    const ip = pop(c, os);
+    const cs = pop(c, os) & 0xffff;
+    realModeCs(c, cs);
+    c.rip = os === 16 ? ip & 0xffff : ip >>> 0;
+    c.setSp(c.getSp() + extra);
+    return;
+  }
+  const spBefore = c.getSp();
+  const ip = pop(c, os);
+  const iph = c.mhi;
+  const cs = pop(c, os) & 0xffff;
+  const oldCpl = c.cpl;
+  try {
+    loadCodeSegment(c, cs, true);
+  } catch (e) {
+    c.setSp(spBefore);
+    throw e;
+  }
+  const target = os === 64 ? iph * TWO32 + (ip >>> 0) : os === 32 ? ip >>> 0 : ip & 0xffff;
+  if (c.cpl > oldCpl) {
+    // Return to an outer level: pop SS:SP from the old stack (after the extra bytes).
+    c.stackMode = c.codeMode === 64 ? 64 : c.stackMode;
+    c.setSp(c.getSp() + extra);
+    const sp = pop(c, os);
+    const sph = c.mhi;
+    const ss = pop(c, os) & 0xffff;
+    const savedCpl = c.cpl;
+    loadSegment(c, SS, ss);
+    c.cpl = savedCpl;
+    if (os === 64) { c.rl[4] = sp; c.rh[4] = sph; } else c.setSp(os === 32 ? sp >>> 0 : sp & 0xffff);
+    nullInaccessibleSegments(c);
+  }
+  c.rip = c.codeMode === 64 ? target : target;
+  c.setSp(c.getSp() + (c.cpl > oldCpl ? extra : extra));
+}
+
+/** After a return to an outer level, data segments the new CPL may not use become null. */
+export function nullInaccessibleSegments(c: Cpu): void {
+  for (const s of [ES, DS, FS, GS]) {
+    const a = c.sAttr[s]!;
+    const dpl = (a >> 5) & 3;
+    const conformingCode = (a & 0x1c) === 0x1c;
+    if ((c.sSel[s]! & 0xfffc) !== 0 && !conformingCode && dpl < c.cpl) {
+      c.sSel[s] = 0;
+      c.sAttr[s] = 0;
+      if (c.codeMode !== 64) c.sBase[s] = 0;
+    }
+  }
+}

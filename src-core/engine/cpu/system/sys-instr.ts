@@ -1,0 +1,391 @@
+// System instructions of the 0F map: descriptor tables, control/debug registers, MSRs,
+// CPUID, RDTSC(P), SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS, INVLPG, LAR/LSL/VERR/VERW,
+// and the non-SSE members of group 15 (FXSAVE/FXRSTOR, fences, CLFLUSH).
+import type { Cpu } from '../cpu.ts';
+import type { Instr } from '../decode.ts';
+import {
+  CR0_PE, CR0_PG, CR0_TS, CR4_PAE, CR4_TSD, CS, EFER_LMA, EFER_LME, EFER_SCE, EX_GP, EX_UD, GS, IF, LDTR, RF, SS, TR,
+  TWO32, VM, ZF, CR0_WP, CR4_PGE, CR4_PSE, EX_NM, CR4_OSFXSR,
+} from '../constants.ts';
+import { getFlags, materialize } from '../flags.ts';
+import { memLin, getReg, setReg, readRM } from '../operands.ts';
+import { cpuid } from './cpuid.ts';
+import { readMsr, writeMsr } from './msr.ts';
+import { DHI, DLO, DADDR, descAttr, descBase, descLimit, readDescriptor, readDescriptorHigh, setSegCache, sysWrite32 } from './segments.ts';
+import { fxsave, fxrstor } from '../fxsave.ts';
+
+function requireCpl0(c: Cpu): void {
+  if ((c.cr0 & 1) && c.cpl !== 0) c.fault(EX_GP, 0);
+}
+
+export function execSystem0f(c: Cpu, ins: Instr): void {
+  switch (ins.op) {
+    case 0x100: group6(c, ins); return;
+    case 0x101: group7(c, ins); return;
+    case 0x102: case 0x103: larLsl(c, ins, ins.op === 0x103); return;
+    case 0x105: syscall(c); return;
+    case 0x106: requireCpl0(c); c.cr0 &= ~CR0_TS; return;
+    case 0x107: sysret(c, ins); return;
+    case 0x108: case 0x109: requireCpl0(c); return; // INVD / WBINVD: no caches to manage
+    case 0x120: case 0x122: movCr(c, ins, ins.op === 0x122); return;
+    case 0x121: case 0x123: movDr(c, ins, ins.op === 0x123); return;
+    case 0x130: requireCpl0(c); writeMsr(c, c.rl[1]!, c.rl[0]!, c.rl[2]!); return;
+    case 0x132: {
+      requireCpl0(c);
+      const [lo, hi] = readMsr(c, c.rl[1]!);
+      c.rl[0] = lo; c.rh[0] = 0; c.rl[2] = hi; c.rh[2] = 0;
+      return;
+    }
+    case 0x131: rdtsc(c, false); return;
+    case 0x133: c.fault(EX_GP, 0); return; // RDPMC: no counters
+    case 0x134: sysenter(c); return;
+    case 0x135: sysexit(c, ins); return;
+    case 0x1a2: {
+      const [a, b, cc, d] = cpuid(c, c.rl[0]!, c.rl[1]!);
+      c.rl[0] = a; c.rl[3] = b; c.rl[1] = cc; c.rl[2] = d;
+      c.rh[0] = 0; c.rh[3] = 0; c.rh[1] = 0; c.rh[2] = 0;
+      return;
+    }
+    case 0x1ae: group15(c, ins); return;
+    default:
+      c.fault(EX_UD);
+  }
+}
+
+function rdtsc(c: Cpu, p: boolean): void {
+  if ((c.cr4 & CR4_TSD) && c.cpl !== 0 && (c.cr0 & 1)) c.fault(EX_GP, 0);
+  const t = Math.max(0, c.tscSource() + c.tscOffset);
+  c.rl[0] = t % TWO32 | 0; c.rh[0] = 0;
+  c.rl[2] = Math.floor(t / TWO32) | 0; c.rh[2] = 0;
+  if (p) { c.rl[1] = c.tscAux; c.rh[1] = 0; }
+}
+
+function group6(c: Cpu, ins: Instr): void {
+  if (!(c.cr0 & 1) || (c.flags & VM)) c.fault(EX_UD);
+  switch (ins.ext) {
+    case 0: case 1: { // SLDT / STR
+      const v = c.sSel[ins.ext === 0 ? LDTR : TR]!;
+      if (ins.mod === 3) setReg(c, ins.osize, ins.rm, 0, v, 0);
+      else c.wr16(memLin(c, ins), v);
+      return;
+    }
+    case 2: { // LLDT
+      requireCpl0(c);
+      const sel = readRM(c, ins, 16);
+      if ((sel & 0xfffc) === 0) { setSegCache(c, LDTR, sel, 0, 0, 0); return; }
+      if (sel & 4) c.fault(EX_GP, sel & 0xfffc);
+      readDescriptor(c, sel);
+      const lo = DLO, hi = DHI;
+      if (((hi >> 8) & 0x1f) !== 2) c.fault(EX_GP, sel & 0xfffc);
+      if (!(hi & 0x8000)) c.fault(11, sel & 0xfffc);
+      let base = descBase(lo, hi);
+      if (c.efer & EFER_LMA) base += readDescriptorHigh(c) * TWO32;
+      setSegCache(c, LDTR, sel, base, descLimit(lo, hi), descAttr(hi));
+      return;
+    }
+    case 3: { // LTR
+      requireCpl0(c);
+      const sel = readRM(c, ins, 16);
+      if ((sel & 0xfffc) === 0 || (sel & 4)) c.fault(EX_GP, sel & 0xfffc);
+      readDescriptor(c, sel);
+      const lo = DLO, hi = DHI;
+      const type = (hi >> 8) & 0x1f;
+      if (type !== 1 && type !== 9) c.fault(EX_GP, sel & 0xfffc); // available 16/32/64-bit TSS
+      if (!(hi & 0x8000)) c.fault(11, sel & 0xfffc);
+      let base = descBase(lo, hi);
+      if (c.efer & EFER_LMA) base += readDescriptorHigh(c) * TWO32;
+      sysWrite32(c, DADDR + 4, hi | 0x200); // mark busy
+      setSegCache(c, TR, sel, base, descLimit(lo, hi), descAttr(hi | 0x200));
+      return;
+    }
+    case 4: case 5: { // VERR / VERW
+      const sel = readRM(c, ins, 16);
+      materialize(c);
+      let ok = false;
+      if ((sel & 0xfffc) !== 0) {
+        try {
+          readDescriptor(c, sel);
+          const hi = DHI;
+          const type = (hi >> 8) & 0x1f;
+          const dpl = (hi >> 13) & 3;
+          const conf = (type & 0x1c) === 0x1c;
+          const priv = conf || (dpl >= c.cpl && dpl >= (sel & 3));
+          if (type & 0x10 && priv) ok = ins.ext === 4 ? (type & 0x18) !== 0x18 || (type & 2) !== 0 : (type & 0x1a) === 0x12;
+        } catch { ok = false; }
+      }
+      c.flags = ok ? c.flags | ZF : c.flags & ~ZF;
+      return;
+    }
+    default: c.fault(EX_UD);
+  }
+}
+
+function larLsl(c: Cpu, ins: Instr, lsl: boolean): void {
+  if (!(c.cr0 & 1) || (c.flags & VM)) c.fault(EX_UD);
+  const sel = readRM(c, ins, 16);
+  materialize(c);
+  c.flags &= ~ZF;
+  if ((sel & 0xfffc) === 0) return;
+  try { readDescriptor(c, sel); } catch { return; }
+  const lo = DLO, hi = DHI;
+  const type = (hi >> 8) & 0x1f;
+  const dpl = (hi >> 13) & 3;
+  const conf = (type & 0x1c) === 0x1c;
+  if (!conf && (dpl < c.cpl || dpl < (sel & 3))) return;
+  if (!(type & 0x10)) {
+    const okSys = lsl ? [1, 2, 3, 9, 11].includes(type) : [1, 2, 3, 4, 5, 9, 11, 12].includes(type);
+    if (!okSys) return;
+  }
+  c.flags |= ZF;
+  const v = lsl ? descLimit(lo, hi) : hi & 0x00f0ff00;
+  setReg(c, ins.osize === 16 ? 16 : 32, ins.reg, 0, v | 0, 0);
+}
+
+function group7(c: Cpu, ins: Instr): void {
+  if (ins.mod === 3) {
+    const key = (ins.ext << 3) | (ins.rm & 7);
+    switch (key) {
+      case 0x3a: // SWAPGS (0F 01 F8)
+        if (c.codeMode !== 64) c.fault(EX_UD);
+        requireCpl0(c);
+        { const t = c.sBase[GS]!; c.sBase[GS] = c.kernelGsBase; c.kernelGsBase = t; }
+        return;
+      case 0x3b: rdtsc(c, true); return; // RDTSCP (0F 01 F9)
+      default:
+        if (ins.ext === 4) { setReg(c, ins.osize, ins.rm, 0, c.cr0 & 0xffff, 0); return; } // SMSW r
+        if (ins.ext === 6) { lmsw(c, getReg(c, 16, ins.rm, 0)); return; }
+        c.fault(EX_UD); // MONITOR/MWAIT/XGETBV/CLAC/STAC... not advertised
+    }
+  }
+  const lin = memLin(c, ins);
+  switch (ins.ext) {
+    case 0: case 1: { // SGDT / SIDT
+      if ((c.cr0 & 1) && c.cpl !== 0 && false) c.fault(EX_GP, 0);
+      const base = ins.ext === 0 ? c.gdtBase : c.idtBase;
+      const limit = ins.ext === 0 ? c.gdtLimit : c.idtLimit;
+      c.wr16(lin, limit);
+      if (c.codeMode === 64) c.wr64(lin + 2, base % TWO32 | 0, Math.floor(base / TWO32));
+      else c.wr32(lin + 2, base | 0);
+      return;
+    }
+    case 2: case 3: { // LGDT / LIDT
+      requireCpl0(c);
+      const limit = c.rd16(lin);
+      let base: number;
+      if (c.codeMode === 64) { const lo = c.rd64(lin + 2); base = c.mhi * TWO32 + (lo >>> 0); }
+      else { base = c.rd32(lin + 2) >>> 0; if (ins.osize === 16) base &= 0xffffff; }
+      if (ins.ext === 2) { c.gdtBase = base; c.gdtLimit = limit; } else { c.idtBase = base; c.idtLimit = limit; }
+      return;
+    }
+    case 4: c.wr16(lin, c.cr0 & 0xffff); return; // SMSW m16
+    case 6: lmsw(c, c.rd16(lin)); return;
+    case 7: requireCpl0(c); c.tlbFlushPage(lin); return; // INVLPG
+    default: c.fault(EX_UD);
+  }
+}
+
+function lmsw(c: Cpu, v: number): void {
+  requireCpl0(c);
+  // LMSW sets PE but cannot clear it; touches only PE, MP, EM, TS.
+  const nv = (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & CR0_PE);
+  setCr0(c, nv);
+}
+
+export function setCr0(c: Cpu, v: number): void {
+  v = (v | 0x10) >>> 0; // ET is hardwired
+  if ((v & CR0_PG) && !(v & CR0_PE)) c.fault(EX_GP, 0);
+  const old = c.cr0;
+  if ((v & CR0_PG) && !(old & CR0_PG) && (c.efer & EFER_LME)) {
+    if (!(c.cr4 & CR4_PAE)) c.fault(EX_GP, 0);
+    c.efer |= EFER_LMA;
+  }
+  if (!(v & CR0_PG) && (old & CR0_PG) && (c.efer & EFER_LMA)) {
+    if (c.codeMode === 64) c.fault(EX_GP, 0);
+    c.efer &= ~EFER_LMA;
+  }
+  c.cr0 = v | 0;
+  if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) c.tlbFlushAll();
+  c.updateMode();
+}
+
+function movCr(c: Cpu, ins: Instr, write: boolean): void {
+  requireCpl0(c);
+  const n = ins.reg;
+  const size = c.codeMode === 64 ? 64 : 32;
+  if (write) {
+    const lo = c.rl[ins.rm]!;
+    const hi = size === 64 ? c.rh[ins.rm]! : 0;
+    switch (n) {
+      case 0: setCr0(c, lo); return;
+      case 2: c.cr2 = hi * TWO32 + (lo >>> 0); return;
+      case 3: {
+        c.cr3 = (hi >>> 0) * TWO32 + (lo >>> 0);
+        c.tlbFlushNonGlobal();
+        return;
+      }
+      case 4: {
+        const old = c.cr4;
+        if ((c.efer & EFER_LMA) && !(lo & CR4_PAE)) c.fault(EX_GP, 0);
+        // Only bits we implement: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT FSGSBASE(no).
+        if (lo & ~0x7ff) c.fault(EX_GP, 0);
+        c.cr4 = lo;
+        if ((old ^ lo) & (CR4_PAE | CR4_PGE | CR4_PSE)) c.tlbFlushAll();
+        return;
+      }
+      case 8: c.cr8 = lo & 15; return;
+      default: c.fault(EX_UD);
+    }
+  }
+  let v: number;
+  switch (n) {
+    case 0: v = c.cr0; break;
+    case 2: v = c.cr2; break;
+    case 3: v = c.cr3; break;
+    case 4: v = c.cr4; break;
+    case 8: v = c.cr8; break;
+    default: c.fault(EX_UD);
+  }
+  setReg(c, size, ins.rm, 0, v % TWO32 | 0, Math.floor(v / TWO32) | 0);
+}
+
+function movDr(c: Cpu, ins: Instr, write: boolean): void {
+  requireCpl0(c);
+  let n = ins.reg;
+  if (n === 4 || n === 5) n += 2; // aliases of DR6/DR7 without CR4.DE
+  if (n > 7) c.fault(EX_UD);
+  if (write) c.dr[n] = c.rh[ins.rm]! * TWO32 + (c.rl[ins.rm]! >>> 0);
+  else {
+    let v = c.dr[n]!;
+    if (n === 6) v = (v | 0xffff0ff0) >>> 0;
+    if (n === 7) v = ((v % TWO32) | 0x400) >>> 0;
+    setReg(c, c.codeMode === 64 ? 64 : 32, ins.rm, 0, v % TWO32 | 0, Math.floor(v / TWO32) | 0);
+  }
+}
+
+function flatCode(c: Cpu, sel: number, long: boolean, dpl: number): void {
+  // SYSCALL/SYSENTER load fixed flat descriptors without reading the GDT.
+  setSegCache(c, CS, sel, 0, 0xffffffff, (long ? 0xa09b : 0xc09b) | (dpl << 5));
+}
+
+function flatStack(c: Cpu, sel: number, dpl: number): void {
+  setSegCache(c, SS, sel, 0, 0xffffffff, 0xc093 | (dpl << 5));
+}
+
+function syscall(c: Cpu): void {
+  if (!(c.efer & EFER_SCE)) c.fault(EX_UD);
+  const sel = c.starHi & 0xffff;
+  const flags = getFlags(c);
+  if (c.efer & EFER_LMA) {
+    const ret = c.rip;
+    const compat = c.codeMode !== 64;
+    c.rl[1] = ret % TWO32 | 0; c.rh[1] = Math.floor(ret / TWO32) | 0;
+    c.rl[11] = flags & ~RF; c.rh[11] = 0;
+    flatCode(c, sel & 0xfffc, true, 0);
+    flatStack(c, (sel + 8) & 0xfffc, 0);
+    c.flags = (flags & ~c.fmask & ~RF) | 2;
+    c.flOp = 0;
+    c.rip = compat ? c.cstar : c.lstar;
+  } else {
+    c.rl[1] = c.rip | 0;
+    flatCode(c, sel & 0xfffc, false, 0);
+    flatStack(c, (sel + 8) & 0xfffc, 0);
+    c.flags = (flags & ~(IF | VM | RF)) | 2;
+    c.flOp = 0;
+    c.rip = c.star >>> 0;
+  }
+  c.updateMode();
+}
+
+function sysret(c: Cpu, ins: Instr): void {
+  if (!(c.efer & EFER_SCE)) c.fault(EX_UD);
+  if (!(c.cr0 & 1) || c.cpl !== 0) c.fault(EX_GP, 0);
+  const sel = c.starHi >>> 16;
+  if (c.efer & EFER_LMA) {
+    if (ins.osize === 64) {
+      const target = c.rh[1]! * TWO32 + (c.rl[1]! >>> 0);
+      if (target < -140737488355328 || target >= 140737488355328) c.fault(EX_GP, 0);
+      flatCode(c, ((sel + 16) & 0xfffc) | 3, true, 3);
+      c.rip = target;
+    } else {
+      setSegCache(c, CS, (sel & 0xfffc) | 3, 0, 0xffffffff, 0xc0fb);
+      c.rip = c.rl[1]! >>> 0;
+    }
+    c.flags = (c.rl[11]! & 0x3c7fd7) | 2;
+    c.flOp = 0;
+  } else {
+    setSegCache(c, CS, (sel & 0xfffc) | 3, 0, 0xffffffff, 0xc0fb);
+    c.rip = c.rl[1]! >>> 0;
+    c.flags |= IF;
+  }
+  // SS keeps base/limit but gets RPL 3 and DPL 3.
+  c.sSel[SS] = ((sel + 8) & 0xfffc) | 3;
+  c.sAttr[SS] = 0xc0f3;
+  c.sBase[SS] = 0;
+  c.sLimit[SS] = 0xffffffff;
+  c.updateMode();
+  c.intCheck = true;
+}
+
+function sysenter(c: Cpu): void {
+  if (!(c.cr0 & 1)) c.fault(EX_GP, 0);
+  const cs = c.sysenterCs & 0xfffc;
+  if (cs === 0) c.fault(EX_GP, 0);
+  const long = (c.efer & EFER_LMA) !== 0;
+  c.flags &= ~(VM | IF | RF);
+  flatCode(c, cs, long, 0);
+  flatStack(c, cs + 8, 0);
+  if (long) {
+    c.rl[4] = c.sysenterEsp % TWO32 | 0; c.rh[4] = Math.floor(c.sysenterEsp / TWO32);
+    c.rip = c.sysenterEip;
+  } else {
+    c.rl[4] = c.sysenterEsp | 0;
+    c.rip = c.sysenterEip >>> 0;
+  }
+  c.updateMode();
+}
+
+function sysexit(c: Cpu, ins: Instr): void {
+  if (!(c.cr0 & 1) || c.cpl !== 0) c.fault(EX_GP, 0);
+  const base = c.sysenterCs & 0xfffc;
+  if (base === 0) c.fault(EX_GP, 0);
+  if (ins.osize === 64) {
+    flatCode(c, (base + 32) | 3, true, 3);
+    flatStack(c, (base + 40) | 3, 3);
+    c.rl[4] = c.rl[1]!; c.rh[4] = c.rh[1]!;
+    c.rip = c.rh[2]! * TWO32 + (c.rl[2]! >>> 0);
+  } else {
+    flatCode(c, (base + 16) | 3, false, 3);
+    flatStack(c, (base + 24) | 3, 3);
+    c.rl[4] = c.rl[1]!; c.rh[4] = 0;
+    c.rip = c.rl[2]! >>> 0;
+  }
+  c.updateMode();
+}
+
+function group15(c: Cpu, ins: Instr): void {
+  if (ins.mod === 3) {
+    // LFENCE (E8), MFENCE (F0), SFENCE (F8): ordering is trivially kept by an interpreter.
+    if (ins.ext >= 5 && ins.mp === 0) return;
+    c.fault(EX_UD);
+  }
+  if (ins.mp !== 0 && ins.mp !== 1) c.fault(EX_UD);
+  const lin = memLin(c, ins);
+  switch (ins.ext) {
+    case 0: case 1:
+      if (c.cr0 & (CR0_TS | 0x4)) c.fault(EX_NM);
+      if (ins.ext === 0) fxsave(c, lin, ins.osize === 64); else fxrstor(c, lin, ins.osize === 64);
+      return;
+    case 2: { // LDMXCSR
+      if (!(c.cr4 & CR4_OSFXSR)) c.fault(EX_UD);
+      const v = c.rd32(lin);
+      if (v & ~0xffff) c.fault(EX_GP, 0);
+      c.mxcsr = v;
+      return;
+    }
+    case 3: if (!(c.cr4 & CR4_OSFXSR)) c.fault(EX_UD); c.wr32(lin, c.mxcsr); return; // STMXCSR
+    case 7: c.rd8(lin); return; // CLFLUSH: touch for faults only
+    default: c.fault(EX_UD); // XSAVE family not advertised
+  }
+}
+
+export { getFlags, IF };

@@ -1,0 +1,127 @@
+/*
+ * Native side of Hangar's CPU differential tests. Reads test cases from stdin, runs each one
+ * on the host CPU and writes the resulting state to stdout.
+ *
+ * Each case: initial GPRs, RFLAGS, MXCSR, XMM registers, up to 64 code bytes and an 8 KiB
+ * data window. The code is placed at CODE_ADDR + 0x100 in a page filled with INT3, the
+ * window at WIN_ADDR. Registers are loaded by returning from a SIGUSR1 handler whose
+ * ucontext we rewrite (so every register, RFLAGS and RIP are set exactly); the run ends at
+ * the next trap or fault, whose handler captures the state and siglongjmps back. All
+ * handlers run on an alternate stack because the test's RSP points into the window.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define CODE_ADDR 0x20000000UL
+#define WIN_ADDR 0x10000000UL
+#define WIN_SIZE 8192
+
+#pragma pack(push, 1)
+struct input {
+  uint64_t gpr[16]; /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
+  uint64_t rflags;
+  uint32_t mxcsr;
+  uint32_t code_len;
+  uint8_t xmm[16][16];
+  uint8_t code[64];
+  uint8_t window[WIN_SIZE];
+};
+struct output {
+  int32_t signo;
+  int32_t pad;
+  uint64_t gpr[16];
+  uint64_t rip;
+  uint64_t rflags;
+  uint32_t mxcsr;
+  uint32_t pad2;
+  uint8_t xmm[16][16];
+  uint8_t window[WIN_SIZE];
+};
+#pragma pack(pop)
+
+static const int greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+                                REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
+
+static struct input in;
+static struct output out;
+static sigjmp_buf env;
+
+static void on_start(int sig, siginfo_t *si, void *ctx) {
+  (void)sig; (void)si;
+  ucontext_t *uc = ctx;
+  for (int i = 0; i < 16; i++) uc->uc_mcontext.gregs[greg_of[i]] = (greg_t)in.gpr[i];
+  uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(CODE_ADDR + 0x100);
+  uc->uc_mcontext.gregs[REG_EFL] = (greg_t)((in.rflags & 0xcd5) | 0x202);
+  struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+  fp->mxcsr = in.mxcsr;
+  memcpy(fp->_xmm, in.xmm, sizeof in.xmm);
+}
+
+static void on_stop(int sig, siginfo_t *si, void *ctx) {
+  (void)si;
+  ucontext_t *uc = ctx;
+  out.signo = sig;
+  for (int i = 0; i < 16; i++) out.gpr[i] = (uint64_t)uc->uc_mcontext.gregs[greg_of[i]];
+  out.rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  out.rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+  struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+  out.mxcsr = fp->mxcsr;
+  memcpy(out.xmm, fp->_xmm, sizeof out.xmm);
+  siglongjmp(env, 1);
+}
+
+static int read_full(void *buf, size_t n) {
+  uint8_t *p = buf;
+  while (n > 0) {
+    ssize_t r = read(0, p, n);
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+int main(void) {
+  static uint8_t altstack[1 << 16];
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  if (sigaltstack(&ss, NULL) != 0) { perror("sigaltstack"); return 2; }
+  uint8_t *code = mmap((void *)CODE_ADDR, 8192, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  uint8_t *win = mmap((void *)WIN_ADDR, WIN_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (code != (void *)CODE_ADDR || win != (void *)WIN_ADDR) { fprintf(stderr, "mmap failed\n"); return 2; }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sa.sa_sigaction = on_start;
+  sigaction(SIGUSR1, &sa, NULL);
+  sa.sa_sigaction = on_stop;
+  int stops[] = {SIGTRAP, SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGALRM};
+  for (unsigned i = 0; i < sizeof stops / sizeof stops[0]; i++) sigaction(stops[i], &sa, NULL);
+  uint32_t count;
+  if (read_full(&count, 4) != 0) return 2;
+  for (uint32_t t = 0; t < count; t++) {
+    if (read_full(&in, sizeof in) != 0) { fprintf(stderr, "short input\n"); return 2; }
+    memset(code, 0xcc, 8192);
+    memcpy(code + 0x100, in.code, in.code_len > 64 ? 64 : in.code_len);
+    memcpy(win, in.window, WIN_SIZE);
+    memset(&out, 0, sizeof out);
+    if (sigsetjmp(env, 1) == 0) {
+      alarm(2);
+      raise(SIGUSR1);
+      /* not reached: the test ends in a signal */
+      out.signo = -1;
+    }
+    alarm(0);
+    memcpy(out.window, win, WIN_SIZE);
+    if (fwrite(&out, sizeof out, 1, stdout) != 1) return 2;
+  }
+  fflush(stdout);
+  return 0;
+}

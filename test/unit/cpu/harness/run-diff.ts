@@ -1,0 +1,52 @@
+// Drive a seeded differential run: generate cases, run natively and emulated, compare,
+// and account instruction coverage (which templates ran and agreed).
+import { EmuEnv } from './emulated.ts';
+import { compareResults } from './compare.ts';
+import { Rng, TEMPLATES, generate, templateKey } from './gen.ts';
+import type { DiffCase } from './types.ts';
+import { buildRunner, runNative } from './native.ts';
+
+export interface DiffFailure {
+  name: string;
+  diffs: string[];
+}
+
+export interface DiffReport {
+  cases: number;
+  failures: DiffFailure[];
+  /** Template key -> number of cases run. */
+  coverage: Map<string, number>;
+  templates: number;
+}
+
+/** Run `count` generated cases (round-robin over templates, so every one is exercised). */
+export function runDiff(seed: number, count: number, batch = 500, filter?: (name: string) => boolean): DiffReport {
+  const bin = buildRunner();
+  const rng = new Rng(seed);
+  const env = new EmuEnv();
+  const templates = filter ? TEMPLATES.filter((t) => filter(t.name)) : TEMPLATES;
+  const coverage = new Map<string, number>();
+  const failures: DiffFailure[] = [];
+  let done = 0;
+  let ti = rng.int(templates.length);
+  while (done < count) {
+    const n = Math.min(batch, count - done);
+    const cases: DiffCase[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const tp = templates[ti % templates.length]!;
+      ti++;
+      cases.push(generate(rng, tp));
+      keys.push(templateKey(tp) + ' ' + tp.name);
+    }
+    const nat = runNative(bin, cases);
+    for (let i = 0; i < n; i++) {
+      const emu = env.run(cases[i]!);
+      const diffs = compareResults(cases[i]!, nat[i]!, emu);
+      coverage.set(keys[i]!, (coverage.get(keys[i]!) ?? 0) + 1);
+      if (diffs.length) failures.push({ name: cases[i]!.name, diffs });
+    }
+    done += n;
+  }
+  return { cases: done, failures, coverage, templates: templates.length };
+}
