@@ -7,11 +7,11 @@
 // A Unix socket path is limited to ~107 bytes; for deep folders the socket goes to the
 // temporary folder and vm-state.json records where.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HangarError } from '../api/errors.ts';
-import { readTextIfExists, writeFileAtomic } from '../library/atomic-file.ts';
+import { readTextIfExists } from '../library/atomic-file.ts';
 import { isLive, isVmState, type VmState } from './states.ts';
 
 export const STATE_FILE = 'vm-state.json';
@@ -71,9 +71,20 @@ export async function readPersistedState(files: VmFiles): Promise<PersistedState
   return raw;
 }
 
-export async function writePersistedState(files: VmFiles, s: Omit<PersistedState, 'at'>): Promise<void> {
+/**
+ * Replaces vm-state.json by write-and-rename, synchronously: readers never see a torn file,
+ * successive writes cannot reorder, and the run loop is not held up waiting for fsync (the
+ * state is runtime bookkeeping; a host crash is detected by the dead pid anyway).
+ */
+export function writePersistedStateSync(files: VmFiles, s: Omit<PersistedState, 'at'>): void {
   const full: PersistedState = { ...s, at: new Date().toISOString() };
-  await writeFileAtomic(files.stateFile, JSON.stringify(full, null, 2) + '\n', { keepPrevious: false });
+  const tmp = `${files.stateFile}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(full, null, 2) + '\n');
+  renameSync(tmp, files.stateFile);
+}
+
+export async function writePersistedState(files: VmFiles, s: Omit<PersistedState, 'at'>): Promise<void> {
+  writePersistedStateSync(files, s);
 }
 
 export function pidAlive(pid: number): boolean {

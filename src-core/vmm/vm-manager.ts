@@ -100,7 +100,15 @@ export class VmManager {
     const files = vmFiles(path, config.uuid);
     const current = await effectiveState(files);
     if (isLive(current.state)) {
-      throw new HangarError('state', `VM "${config.name}" is already ${current.state} (process ${current.pid}); its control socket is ${current.socket}`);
+      let state = current.state;
+      try {
+        const c = await ControlClient.connect(current.socket ?? files.socket, 2000);
+        state = (await c.request<StatusResult>('query-status')).state;
+        c.close();
+      } catch {
+        // the file's word will do
+      }
+      throw new HangarError('state', `VM "${config.name}" is already ${state} (process ${current.pid}); its control socket is ${current.socket}`);
     }
     assertOperation('start', current.state);
     checkAdmission({ name: config.name, memoryMiB: config.memoryMiB }, (await this.liveVms()).length, this.policy);

@@ -18,7 +18,7 @@ import { readSavedState, writeSavedState } from './saved-state.ts';
 import { assertOperation, assertTransition, isLive, type VmOperation, type VmState } from './states.ts';
 import { StatsHistory, StatsSampler, type StatsSample } from './stats.ts';
 import type { VmLog } from './vm-log.ts';
-import { writePersistedState, type VmFiles } from './vm-files.ts';
+import { writePersistedState, writePersistedStateSync, type VmFiles } from './vm-files.ts';
 
 /** What the manager hands the VM process (as JSON in argv). */
 export interface VmLaunchSpec {
@@ -36,7 +36,7 @@ const SERIAL_BACKLOG = 64 * 1024;
 const STEP_BUDGET = 20_000;
 
 export class VmRunner {
-  state: VmState = 'Starting';
+  state: VmState;
   private engine!: VmEngine;
   private server!: ControlServer;
   private readonly governor: CapGovernor;
@@ -45,7 +45,6 @@ export class VmRunner {
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly started = performance.now();
   private wake: (() => void) | undefined;
-  private persistChain: Promise<void> = Promise.resolve();
   private exiting = false;
   private panicTail = '';
   private backlog: Buffer[] = [];
@@ -60,6 +59,7 @@ export class VmRunner {
     readonly log: VmLog,
   ) {
     this.governor = new CapGovernor(spec.cpuCap ?? config.resources?.cpuCap ?? 100);
+    this.state = spec.restore ? 'Saved' : 'PoweredOff';
     this.done = new Promise((r) => (this.finish = r));
   }
 
@@ -72,7 +72,7 @@ export class VmRunner {
     const c = this.config;
     this.log.info(`Hangar VM process ${process.pid} for "${c.name}" (${c.uuid}), node ${process.version}`);
     this.log.info(`configuration: ${JSON.stringify({ cpus: c.cpus, memoryMiB: c.memoryMiB, firmware: c.firmware, serial: c.serial, resources: c.resources ?? {} })}`);
-    await this.setState('Starting');
+    await this.setState(this.spec.restore ? 'Restoring' : 'Starting');
     if (this.priority !== 'normal') applyPriority(process.pid, this.priority);
     if (c.resources?.affinity) applyAffinity(process.pid, c.resources.affinity);
     this.log.info(`scheduling: priority ${this.priority}, cpu cap ${this.governor.cap}%, affinity ${c.resources?.affinity?.join(',') ?? 'any core'}`);
@@ -87,7 +87,6 @@ export class VmRunner {
     this.sampler = new StatsSampler(this.engine.ram.length);
     this.statsTimer = setInterval(() => this.sampleStats(), 1000);
     if (this.spec.restore) {
-      await this.setState('Restoring');
       const t0 = performance.now();
       const saved = await readSavedState(this.files.savedState, this.engine.ram);
       if (saved.header.uuid !== c.uuid) throw new HangarError('state', `saved state ${this.files.savedState} belongs to VM ${saved.header.uuid}, not ${c.uuid}`);
@@ -160,8 +159,7 @@ export class VmRunner {
     const persisted = isLive(next)
       ? { state: next, pid: process.pid, socket: this.files.socket }
       : next === 'Saved' ? { state: next, savedState: this.files.savedState } : { state: next, ...(reason ? { reason } : {}) };
-    this.persistChain = this.persistChain.then(() => writePersistedState(this.files, persisted));
-    await this.persistChain;
+    writePersistedStateSync(this.files, persisted);
     this.kick();
   }
 
@@ -242,7 +240,8 @@ export class VmRunner {
       case 'query-stats': {
         const seconds = argInt('query-stats', a, 'history', 0, 3600, true);
         const current: StatsSample | undefined = this.history.latest();
-        return { current: current ?? null, ...(seconds !== undefined ? { history: this.history.query(seconds * 1000) } : {}) };
+        // `current` is the last once-a-second sample; `instructions` is the live count.
+        return { current: current ?? null, instructions: this.engine.instructions, ...(seconds !== undefined ? { history: this.history.query(seconds * 1000) } : {}) };
       }
       case 'pause':
         need('pause');
@@ -355,7 +354,6 @@ export class VmRunner {
     const back: VmState = this.spec.restore ? 'Saved' : 'PoweredOff';
     this.state = back;
     this.emit({ event: 'state', state: back, previous, reason: `start failed: ${reason}` });
-    await this.persistChain.catch(() => {});
     await writePersistedState(this.files, back === 'Saved'
       ? { state: back, savedState: this.files.savedState, reason: `restore failed: ${reason}` }
       : { state: back, reason: `start failed: ${reason}` }).catch(() => {});
@@ -367,7 +365,6 @@ export class VmRunner {
     this.exiting = true;
     this.kick();
     if (this.statsTimer) clearInterval(this.statsTimer);
-    await this.persistChain.catch(() => {});
     await this.server?.close().catch(() => {});
     this.log.info(`VM process exits (${code})`);
     this.finish(code);
