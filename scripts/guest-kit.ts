@@ -33,7 +33,7 @@ export interface GuestKit {
 }
 
 /** Bump when the recipe changes in a way the hashed inputs below do not capture. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

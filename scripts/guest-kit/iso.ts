@@ -1,7 +1,7 @@
 // Builds the bootable test ISO: isolinux (BIOS El Torito, no emulation) loading the same kernel
 // and initramfs as direct boot, with the console on the first serial port so the marker and the
 // shell appear exactly as they do with -kernel/-initrd.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runOk } from './run.ts';
 
@@ -40,9 +40,13 @@ export interface IsoInputs {
   ldlinuxC32: string; // from Debian's syslinux-common package (isolinux loads it at start)
 }
 
+/** Fixed time for every date in the image (2023-11-14), so rebuilds are byte-identical. */
+const EPOCH = 1700000000;
+
 /**
- * Lays out the ISO tree in `stage` and runs xorriso. SOURCE_DATE_EPOCH pins every timestamp
- * and the volume UUID, so rebuilding from the same inputs gives the same image.
+ * Lays out the ISO tree in `stage` and runs xorriso. SOURCE_DATE_EPOCH pins the volume dates
+ * and UUID and makes xorriso record each file's mtime, which is pinned here too, so rebuilding
+ * from the same inputs gives the same image.
  */
 export async function buildIso(inputs: IsoInputs, stage: string, out: string): Promise<void> {
   await mkdir(join(stage, 'isolinux'), { recursive: true });
@@ -52,6 +56,8 @@ export async function buildIso(inputs: IsoInputs, stage: string, out: string): P
   await writeFile(join(stage, 'isolinux', 'isolinux.cfg'), isolinuxConfig());
   await copyFile(inputs.kernel, join(stage, 'boot', 'vmlinuz'));
   await copyFile(inputs.initramfs, join(stage, 'boot', 'initrd.gz'));
+  const paths = ['isolinux/isolinux.bin', 'isolinux/ldlinux.c32', 'isolinux/isolinux.cfg', 'boot/vmlinuz', 'boot/initrd.gz', 'isolinux', 'boot', '.'];
+  for (const p of paths) await utimes(join(stage, p), EPOCH, EPOCH);
   await runOk(
     'xorriso',
     [
@@ -66,6 +72,6 @@ export async function buildIso(inputs: IsoInputs, stage: string, out: string): P
       '-boot-info-table',
       stage,
     ],
-    { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }, hint: 'install it with: apt-get install xorriso' },
+    { env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH) }, hint: 'install it with: apt-get install xorriso' },
   );
 }
