@@ -19,8 +19,8 @@ class ByteSource {
   private readonly it: AsyncIterator<Buffer | Uint8Array | string>;
   offset = 0;
 
-  constructor(src: AsyncIterable<Buffer | Uint8Array | string>) {
-    this.it = src[Symbol.asyncIterator]();
+  constructor(src: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>) {
+    this.it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : (async function* () { yield* src; })();
   }
 
   private async fill(): Promise<boolean> {
@@ -65,7 +65,7 @@ export class TarReader {
   private current?: TarEntry;
   private ended = false;
 
-  constructor(source: AsyncIterable<Buffer | Uint8Array | string>, private readonly label: string) {
+  constructor(source: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, private readonly label: string) {
     this.src = new ByteSource(source);
   }
 
