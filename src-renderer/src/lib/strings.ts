@@ -27,7 +27,7 @@ export const S = {
     searchPlaceholder: 'Filter by name, OS or group',
     empty: 'No virtual machines yet. Click New to create one.',
     noMatch: (q: string) => `No virtual machine matches "${q}".`,
-    count: (shown: number, total: number) => (shown === total ? `${total} machines` : `${shown} of ${total} machines`),
+    count: (n: number) => `${n} machine${n === 1 ? '' : 's'}`,
     poweredOff: 'Powered Off',
     inaccessible: 'Inaccessible',
     group: (name: string, n: number) => `${name} (${n})`,
@@ -212,6 +212,7 @@ export const S = {
     remove: (name: string) => `Could not remove "${name}"`,
     open: 'Could not open the virtual machine settings',
     check: 'Could not check the settings',
+    unexpected: 'Something in the window failed',
     hints: {
       usage: 'The request was malformed. Reload the window; if it keeps happening, report it.',
       'invalid-config': 'Correct the settings named above and try again.',
