@@ -7,6 +7,8 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerDiskCommands } from './commands/disk.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerApplianceCommands } from './commands/appliance.ts';
+import { registerVmCommands } from './commands/vm.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 
 export function buildProgram(): Command {
   const program = new Command('hangar')
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerDiskCommands(program);
   registerRunCommand(program);
   registerApplianceCommands(program);
+  registerVmCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 
