@@ -3,7 +3,7 @@
 // is written to a temporary name and renamed into place, so a failed export leaves nothing.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, open, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { HangarError } from '../api/errors.ts';
 import type { MachineConfig } from '../library/config.ts';
@@ -93,7 +93,11 @@ export async function exportAppliance(req: ExportRequest): Promise<ExportResult>
   const outDir = dirname(output);
   const tmpTag = `.${basename(output)}.${process.pid}`;
   const written: string[] = [];
-  const diskFile = (d: SourceDisk) => (isOva ? join(outDir, `${tmpTag}.${d.fileId}.vmdk`) : join(outDir, d.href));
+  // OVA disks are converted in a private folder under their final names (the VMDK descriptor
+  // records its own file name), then streamed into the archive.
+  const work = isOva ? await mkdtemp(join(outDir, `${tmpTag}.`)) : undefined;
+  if (work) written.push(work);
+  const diskFile = (d: SourceDisk) => join(work ?? outDir, d.href);
   try {
     const machines: ExportMachine[] = [];
     const all = loaded.flatMap((l) => l.disks);
@@ -177,7 +181,9 @@ export async function exportAppliance(req: ExportRequest): Promise<ExportResult>
     }
     return { output, files, notes };
   } catch (err) {
-    for (const p of written) await rm(p, { force: true }).catch(() => undefined);
+    for (const p of written.reverse()) await rm(p, { recursive: true, force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    if (work) await rm(work, { recursive: true, force: true }).catch(() => undefined);
   }
 }

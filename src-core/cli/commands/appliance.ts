@@ -50,6 +50,9 @@ function interruptible(): { signal: AbortSignal; dispose: () => void } {
 }
 
 export function registerApplianceCommands(program: Command): void {
+  // `export --version X` is the appliance's product version. Without positional options the
+  // program-level --version (print Hangar's version) would swallow it wherever it appears.
+  program.enablePositionalOptions();
   program
     .command('export')
     .description('export VMs as an OVF appliance (.ova archive or .ovf with its files)')
