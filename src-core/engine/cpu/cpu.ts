@@ -10,6 +10,7 @@ import type { MemoryBus } from '../bus-memory.ts';
 import type { IoBus } from '../bus-io.ts';
 import type { DeviceState, InterruptSource } from '../device.ts';
 import { Instr, decode } from './decode.ts';
+import { Block, ENDS_BLOCK, MAX_BLOCK } from './block.ts';
 import { ACC_FETCH, ACC_USER, ACC_WRITE, T_GLOBAL, T_RS, T_WS, T_XS, translate } from './paging.ts';
 import { CR0_PG, CS, EFER_LMA, EX_DB, EX_GP, EX_SS, IF, TF, TWO32 } from './constants.ts';
 import { execute } from './exec.ts';
@@ -24,6 +25,7 @@ export const FAULT = { cpuFault: true };
 const TLB_SIZE = 4096;
 const TLB_MASK = TLB_SIZE - 1;
 const ICACHE_SIZE = 1 << 16;
+const BCACHE_SIZE = 1 << 14;
 
 export class Cpu implements CpuCore {
   readonly bus: MemoryBus;
@@ -136,6 +138,8 @@ export class Cpu implements CpuCore {
 
   // Decoded-instruction cache, keyed by physical address of the first byte.
   readonly icache: (Instr | undefined)[] = new Array(ICACHE_SIZE);
+  readonly bcache: (Block | undefined)[] = new Array(BCACHE_SIZE);
+  ram32: Int32Array;
   private scratch = new Instr();
   private fetchBase = 0; // linear address of the instruction being decoded
   /** High half of the last 64-bit memory or operand read. */
@@ -150,6 +154,7 @@ export class Cpu implements CpuCore {
     this.io = io;
     this.ram = bus.ram;
     this.dv = new DataView(bus.ram.buffer, bus.ram.byteOffset, bus.ram.byteLength);
+    this.ram32 = new Int32Array(bus.ram.buffer, bus.ram.byteOffset, bus.ram.byteLength >> 2);
     this.reset();
   }
 
@@ -202,18 +207,49 @@ export class Cpu implements CpuCore {
       }
       if (this.halted) break;
       try {
-        // The inner loop: fetch (through the cache), execute, count.
-        while (n < budget) {
+        // The inner loop: find the block at RIP (validated against RAM), run its
+        // instructions until one transfers control, faults or something needs attention.
+        outer: while (n < budget) {
           this.ip0 = this.rip;
-          const ins = this.fetchInstr();
-          const tf = this.flags & TF;
-          const next = this.rip + ins.len;
-          this.rip = this.codeMode === 64 ? next : this.codeMode === 32 ? next >>> 0 : next & 0xffff;
-          execute(this, ins);
-          n++;
+          const blk = this.fetchBlock();
+          if (blk === null) {
+            // Not cacheable (crosses a page, or not RAM): one instruction at a time.
+            const ins = this.fetchInstr();
+            const tf = this.flags & TF;
+            const next = this.rip + ins.len;
+            this.rip = this.codeMode === 64 ? next : this.codeMode === 32 ? next >>> 0 : next & 0xffff;
+            execute(this, ins);
+            n++;
+            this.executedInRun = n;
+            if (tf !== 0) deliverInterrupt(this, EX_DB, -1, 'trap');
+            if (this.intCheck || this.exitReq || this.halted) break;
+            continue;
+          }
+          const instrs = blk.instrs;
+          const cnt = blk.n;
+          const mode = this.codeMode;
+          for (let i = 0; i < cnt; i++) {
+            const ins = instrs[i]!;
+            const tf = this.flags & TF;
+            const start = this.rip;
+            this.ip0 = start;
+            let next = start + ins.len;
+            next = mode === 64 ? next : mode === 32 ? next >>> 0 : next & 0xffff;
+            this.rip = next;
+            execute(this, ins);
+            n++;
+            if (tf !== 0) {
+              this.executedInRun = n;
+              deliverInterrupt(this, EX_DB, -1, 'trap');
+              break;
+            }
+            if (this.rip !== next || this.intCheck || this.exitReq || this.halted || n >= budget) {
+              this.executedInRun = n;
+              if (this.intCheck || this.exitReq || this.halted) break outer;
+              break;
+            }
+          }
           this.executedInRun = n;
-          if (tf !== 0) deliverInterrupt(this, EX_DB, -1, 'trap');
-          if (this.intCheck || this.exitReq || this.halted) break;
         }
       } catch (e) {
         if (e !== FAULT) throw e;
@@ -451,6 +487,85 @@ export class Cpu implements CpuCore {
   /** Linear address of the next instruction. */
   codeLinear(): number {
     return this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) % TWO32;
+  }
+
+  /** The cached block at RIP, (re)decoding it when missing or stale; null when not cacheable. */
+  fetchBlock(): Block | null {
+    const lin = this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) % TWO32;
+    const po = lin & 0xfff;
+    const vpn = (lin - po) / 4096;
+    const t = vpn & TLB_MASK;
+    let off: number;
+    let phys: number;
+    if (this.tlbVpn[t] === vpn && (this.tlbPerm[t]! & (T_XS << this.userShift)) !== 0) {
+      off = this.tlbOff[t]!;
+      phys = this.tlbPhys[t]! + po;
+    } else {
+      phys = translate(this, lin, ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0));
+      off = this.tlbOff[t]!;
+    }
+    if (off < 0) return null;
+    const slot = (phys ^ (phys >>> 14)) & (BCACHE_SIZE - 1);
+    let b = this.bcache[slot];
+    if (b !== undefined && b.phys === phys && b.mode === this.codeMode) {
+      const w = b.words;
+      const r = this.ram32;
+      const w0 = b.word0;
+      const nw = b.nwords;
+      let k = 0;
+      while (k < nw && r[w0 + k] === w[k]) k++;
+      if (k === nw) return b;
+    }
+    if (b === undefined) {
+      b = new Block();
+      this.bcache[slot] = b;
+    }
+    return this.buildBlock(b, lin, phys, off + po, po) ? b : null;
+  }
+
+  private buildBlock(b: Block, lin: number, phys: number, at: number, po: number): boolean {
+    const mode = this.codeMode;
+    const ram = this.ram;
+    let pos = 0;
+    let n = 0;
+    b.phys = -1;
+    while (n < MAX_BLOCK) {
+      let ins = b.instrs[n];
+      if (ins === undefined) {
+        ins = new Instr();
+        b.instrs[n] = ins;
+      }
+      // Decode only from this page's bytes; an instruction running past the page end ends
+      // the block before it (it will run through the uncached path).
+      const base = at + pos;
+      const room = 4096 - (po + pos);
+      let overflow = false;
+      decode(ins, (i: number): number => {
+        if (i >= room) {
+          overflow = true;
+          return 0x90;
+        }
+        return ram[base + i]!;
+      }, mode);
+      if (overflow || ins.len > room) break;
+      ins.phys = phys + pos;
+      pos += ins.len;
+      n++;
+      if (ENDS_BLOCK[ins.op] || ins.invalid || pos >= room) break;
+    }
+    if (n === 0) return false;
+    b.n = n;
+    b.mode = mode;
+    b.phys = phys;
+    const w0 = at >> 2;
+    const w1 = (at + pos - 1) >> 2;
+    const nw = w1 - w0 + 1;
+    if (b.words.length < nw) b.words = new Int32Array(Math.max(nw, 16));
+    for (let k = 0; k < nw; k++) b.words[k] = this.ram32[w0 + k]!;
+    b.word0 = w0;
+    b.nwords = nw;
+    void lin;
+    return true;
   }
 
   fetchInstr(): Instr {
