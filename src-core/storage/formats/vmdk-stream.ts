@@ -8,6 +8,7 @@ import { deflate } from 'node:zlib';
 import { corrupt, isAllZero, roundUp } from './vdi-vhd-vmdk-common.ts';
 import type { ImageFile } from './vdi-vhd-vmdk-common.ts';
 import { encodeDirectory } from './vmdk-grains.ts';
+import type { Run } from './vmdk-extents.ts';
 import type { GrainTables } from './vmdk-grains.ts';
 import {
   FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, FLAG_ZERO_GRAIN, GD_AT_END, gdEntries, MARKER_FOOTER, MARKER_GD, MARKER_GT,
@@ -20,7 +21,9 @@ const deflateAsync = promisify(deflate);
 /** Partly written grains held in memory before they are compressed as they are. */
 const MAX_PENDING = 64;
 /** Grains compressed concurrently (zlib runs on the libuv thread pool). */
-const COMPRESS_BATCH = 32;
+const COMPRESS_BATCH = 16;
+/** Grains compressed or waiting to be appended before write() waits for them. */
+const MAX_INFLIGHT = 128;
 
 export function streamFlags(h: SparseHeader): number {
   return FLAG_NEWLINE_TEST | FLAG_COMPRESSED | FLAG_MARKERS | (h.flags & FLAG_ZERO_GRAIN);
@@ -68,6 +71,12 @@ export class StreamExtent extends SparseExtent {
   private gdAtEnd = true;
   private tailDirty = false;
   private readonly pending = new Map<number, { data: Uint8Array; filled: number }>();
+  /** Grains queued for compression and append, readable until they land. */
+  private readonly inflight = new Map<number, Uint8Array>();
+  private inflightCount = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly batches: Promise<void>[] = [];
+  private failed: Error | undefined;
 
   static async openStream(file: ImageFile, size: number): Promise<StreamExtent> {
     const { h, tables, gdAtEnd } = await SparseExtent.load(file, size);
@@ -101,12 +110,13 @@ export class StreamExtent extends SparseExtent {
   }
 
   protected override async readInGrain(grain: number, inGrain: number, piece: Uint8Array): Promise<void> {
-    const p = this.pending.get(grain);
-    if (p) piece.set(p.data.subarray(inGrain, inGrain + piece.length));
+    const p = this.pending.get(grain)?.data ?? this.inflight.get(grain);
+    if (p) piece.set(p.subarray(inGrain, inGrain + piece.length));
     else await super.readInGrain(grain, inGrain, piece);
   }
 
   override async write(buf: Uint8Array, offset: number): Promise<void> {
+    if (this.failed) throw this.failed;
     const gb = this.grainBytes;
     const ready: { grain: number; data: Uint8Array }[] = [];
     let done = 0;
@@ -118,13 +128,13 @@ export class StreamExtent extends SparseExtent {
       const n = Math.min(len - inGrain, buf.length - done);
       const piece = buf.subarray(done, done + n);
       if (n === len && !this.pending.has(grain)) {
-        ready.push({ grain, data: piece });
+        ready.push({ grain, data: piece.slice() }); // a copy: compression outlives this call
       } else {
         let p = this.pending.get(grain);
         if (!p) {
           // Start from the grain's current contents: a rewrite appends a new copy.
           const data = new Uint8Array(gb);
-          await super.readInGrain(grain, 0, data.subarray(0, len));
+          await this.readInGrain(grain, 0, data.subarray(0, len));
           p = { data, filled: 0 };
           this.pending.set(grain, p);
         }
@@ -142,34 +152,72 @@ export class StreamExtent extends SparseExtent {
       this.pending.delete(grain);
       ready.push({ grain, data: p.data.subarray(0, this.grainLength(grain)) });
     }
-    await this.emit(ready);
+    this.emit(ready);
+    // Bound the grains in flight: wait for the oldest batches to land.
+    while (this.inflightCount > MAX_INFLIGHT) await this.batches.shift();
   }
 
-  /** Compress grains (in parallel) and append them in order. */
-  private async emit(grains: { grain: number; data: Uint8Array }[]): Promise<void> {
+  /**
+   * Start compressing grains now (zlib runs on the thread pool, so batches overlap) and queue
+   * their append: records reach the file, and the grain tables, strictly in submission order.
+   */
+  private emit(grains: { grain: number; data: Uint8Array }[]): void {
     for (let i = 0; i < grains.length; i += COMPRESS_BATCH) {
       const batch = grains.slice(i, i + COMPRESS_BATCH);
-      const nonZero: { grain: number; data: Uint8Array }[] = [];
       for (const g of batch) {
+        this.inflight.set(g.grain, g.data);
         this.forgetGrain(g.grain);
-        if (!isAllZero(g.data)) nonZero.push(g);
-        else if (this.present(await this.tables.get(g.grain))) {
-          await this.tables.set(g.grain, 0); // now all zeros: unallocated reads as zeros
-          this.tailDirty = true;
-        }
       }
-      if (nonZero.length === 0) continue;
-      const compressed = await Promise.all(nonZero.map((g) => deflateAsync(g.data)));
-      const records = compressed.map((c, k) => grainRecord(nonZero[k]!.grain * this.h.grainSize, c));
-      await this.file.writev(records, this.appendPos);
-      let at = this.appendPos;
-      for (let k = 0; k < records.length; k++) {
-        await this.tables.set(nonZero[k]!.grain, at / 512);
-        at += records[k]!.length;
-      }
-      this.appendPos = at;
-      this.tailDirty = true;
+      this.inflightCount += batch.length;
+      const compressed = Promise.all(batch.map((g) => (isAllZero(g.data) ? Promise.resolve(undefined) : deflateAsync(g.data))));
+      compressed.catch(() => undefined); // reported through the chain below
+      this.chain = this.chain.then(() => this.append(batch, compressed)).catch((err) => {
+        this.failed ??= err as Error;
+      });
+      this.batches.push(this.chain);
     }
+  }
+
+  private async append(batch: { grain: number; data: Uint8Array }[], compressed: Promise<(Buffer | undefined)[]>): Promise<void> {
+    try {
+      if (this.failed) return;
+      const comp = await compressed;
+      const records: Uint8Array[] = [];
+      const lands: { grain: number; at: number }[] = [];
+      let at = this.appendPos;
+      for (let k = 0; k < batch.length; k++) {
+        const g = batch[k]!;
+        const c = comp[k];
+        if (!c) {
+          // All zeros: unallocated reads as zeros, so drop any earlier copy.
+          if (this.present(await this.tables.get(g.grain))) lands.push({ grain: g.grain, at: 0 });
+          continue;
+        }
+        const rec = grainRecord(g.grain * this.h.grainSize, c);
+        records.push(rec);
+        lands.push({ grain: g.grain, at: at / 512 });
+        at += rec.length;
+      }
+      if (records.length > 0) await this.file.writev(records, this.appendPos);
+      this.appendPos = at;
+      for (const l of lands) await this.tables.set(l.grain, l.at);
+      if (lands.length > 0) this.tailDirty = true;
+    } finally {
+      for (const g of batch) if (this.inflight.get(g.grain) === g.data) this.inflight.delete(g.grain);
+      this.inflightCount -= batch.length;
+    }
+  }
+
+  /** Wait until every queued grain is in the file; rethrow the first failure. */
+  private async drain(): Promise<void> {
+    await this.chain;
+    this.batches.length = 0;
+    if (this.failed) throw this.failed;
+  }
+
+  override async map(offset: number, length: number): Promise<Run[]> {
+    await this.drain(); // grains still in flight are not in the tables yet
+    return super.map(offset, length);
   }
 
   override async discard(offset: number, length: number): Promise<void> {
@@ -181,8 +229,9 @@ export class StreamExtent extends SparseExtent {
     if (this.pending.size > 0) {
       const all = [...this.pending].map(([grain, p]) => ({ grain, data: p.data.subarray(0, this.grainLength(grain)) }));
       this.pending.clear();
-      await this.emit(all);
+      this.emit(all);
     }
+    await this.drain();
     if (this.tailDirty) {
       const { bufs, gd } = streamTail(this.h, this.tables.tables(), this.tables.gtes, this.appendPos / 512);
       await this.file.writev(bufs, this.appendPos);
