@@ -16,6 +16,7 @@ import { downloadDeb, ensureAptLists, extractDeb, kernelPackageName, resolvePack
 import { buildInitramfs, INIT_SCRIPT } from './guest-kit/initramfs.ts';
 import { buildIso, isolinuxConfig } from './guest-kit/iso.ts';
 import { acquireLock } from './guest-kit/lock.ts';
+import { buildModulesArchive, MODULE_PATTERNS } from './guest-kit/modules.ts';
 
 export interface GuestKit {
   /** The kit's cache folder (also holds the kernel's config and kit.json). */
@@ -33,7 +34,7 @@ export interface GuestKit {
 }
 
 /** Bump when the recipe changes in a way the hashed inputs below do not capture. */
-const RECIPE_VERSION = 2;
+const RECIPE_VERSION = 3;
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,11 +54,21 @@ interface KitManifest {
   recipe: number;
   packages: KitPackages;
   kernelVersion: string;
-  files: { kernel: string; initramfs: string; iso: string };
+  files: { kernel: string; initramfs: string; iso: string; modules: string };
+  modules: string[];
   builtAt: string;
 }
 
-const FILES = { kernel: 'vmlinuz', initramfs: 'initramfs.cpio.gz', iso: 'hangar-guest.iso' } as const;
+const FILES = { kernel: 'vmlinuz', initramfs: 'initramfs.cpio.gz', iso: 'hangar-guest.iso', modules: 'modules.cpio.gz' } as const;
+
+/**
+ * The kit's optional driver archive (disk, CD, network and filesystem modules; see
+ * guest-kit/modules.ts). Append it to the initramfs to get a guest that sees devices:
+ * `cat initramfs modules > initrd`, since the kernel unpacks concatenated archives in order.
+ */
+export function guestKitModules(kit: GuestKit): string {
+  return join(kit.dir, FILES.modules);
+}
 
 async function resolveKitPackages(log: (msg: string) => void): Promise<KitPackages> {
   let kernelName = await kernelPackageName('linux-image-amd64');
@@ -104,7 +115,8 @@ async function readKit(dir: string): Promise<(GuestKit & { builtAt: string }) | 
     busyboxVersion: m.packages.busybox.version,
     builtAt: m.builtAt,
   };
-  for (const f of [kit.kernel, kit.initramfs, kit.iso]) if (!(await exists(f))) return null;
+  if (!m.files.modules) return null;
+  for (const f of [kit.kernel, kit.initramfs, kit.iso, join(dir, m.files.modules)]) if (!(await exists(f))) return null;
   return kit;
 }
 
@@ -147,13 +159,20 @@ async function build(root: string, dest: string, pkgs: KitPackages, log: (msg: s
 
     log(`extracting the kernel from ${pkgs.kernel.name}`);
     const kx = join(work, 'kernel-pkg');
-    await extractDeb(kernelDeb!, kx, ['./boot/vmlinuz-*', './boot/config-*']);
+    await extractDeb(kernelDeb!, kx, ['./boot/vmlinuz-*', './boot/config-*', ...MODULE_PATTERNS]);
     const vmlinuz = await findOne(join(kx, 'boot'), /^vmlinuz-/, `boot/vmlinuz-* of ${pkgs.kernel.name}`);
     const kernelVersion = vmlinuz.slice(vmlinuz.lastIndexOf('/') + 'vmlinuz-'.length + 1);
     await copyFile(vmlinuz, join(out, FILES.kernel));
     // The config is not part of the interface but tells device authors what is built in.
     // (The package's System.map is a placeholder; the real one is in the -dbg package.)
     await copyFile(join(kx, 'boot', `config-${kernelVersion}`), join(out, 'config')).catch(() => {});
+
+    log('building the driver module archive');
+    const koFiles = (await readdir(join(kx, 'lib', 'modules', kernelVersion), { recursive: true }))
+      .filter((f) => f.endsWith('.ko'))
+      .map((f) => join(kx, 'lib', 'modules', kernelVersion, f));
+    const mods = await buildModulesArchive(kernelVersion, koFiles);
+    await writeFile(join(out, FILES.modules), mods.archive);
 
     log('building the initramfs from busybox-static');
     const bx = join(work, 'busybox-pkg');
@@ -176,7 +195,14 @@ async function build(root: string, dest: string, pkgs: KitPackages, log: (msg: s
       join(out, FILES.iso),
     );
 
-    const manifest: KitManifest = { recipe: RECIPE_VERSION, packages: pkgs, kernelVersion, files: FILES, builtAt: new Date().toISOString() };
+    const manifest: KitManifest = {
+      recipe: RECIPE_VERSION,
+      packages: pkgs,
+      kernelVersion,
+      files: FILES,
+      modules: mods.order,
+      builtAt: new Date().toISOString(),
+    };
     await writeFile(join(out, 'kit.json'), JSON.stringify(manifest, null, 2) + '\n');
     try {
       await rename(out, dest);

@@ -147,7 +147,11 @@ export async function extractDeb(deb: string, dest: string, patterns: readonly s
   }
   await new Promise<void>((resolve, reject) => {
     const deb2tar = spawn('dpkg-deb', ['--fsys-tarfile', deb], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const tar = spawn('tar', ['-x', '-C', dest, '--wildcards', ...patterns], { stdio: ['pipe', 'ignore', 'pipe'] });
+    // '*' stays within one folder, so a pattern for one driver folder does not pull in its
+    // subfolders (the kernel package has hundreds of them).
+    const tar = spawn('tar', ['-x', '-C', dest, '--wildcards', '--no-wildcards-match-slash', ...patterns], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let errText = '';
     deb2tar.stderr.on('data', (b: Buffer) => (errText += b.toString()));
     tar.stderr.on('data', (b: Buffer) => (errText += b.toString()));

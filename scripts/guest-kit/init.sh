@@ -5,6 +5,9 @@
 #   hangar.action=poweroff   print the marker, then power off at once (boot-time benchmarks)
 #   (nothing)                print the marker, then an interactive shell on the serial port;
 #                            when that shell exits, power off.
+#
+# When the kit's modules.cpio.gz was appended to the initramfs, the interactive guest loads
+# those drivers (after the marker, so boot timing is unaffected) before starting the shell.
 # The flag is read from /proc/cmdline: the kernel keeps parameters with a dot for modules and
 # does not pass them to init as arguments or environment.
 
@@ -38,6 +41,13 @@ for word in $(cat /proc/cmdline); do
 done
 
 if [ "$action" != "poweroff" ]; then
+  for order in /lib/modules/*/hangar-load-order; do
+    [ -f "$order" ] || continue
+    for ko in $(cat "$order"); do
+      insmod "$ko" || echo "hangar init: could not load $ko" >"$tty"
+    done
+    echo "HANGAR-MODULES-LOADED" >"$tty"
+  done
   # The subshell is a child that is not a process-group leader, so setsid turns it into a new
   # session without forking (init waits for it, and SIGINT stays usable, unlike with '&').
   # Opening the serial port as that session's leader makes it the controlling terminal, which
