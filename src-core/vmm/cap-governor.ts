@@ -37,9 +37,10 @@ export class CapGovernor {
       // Start a new window carrying any sleep still owed; unused credit is dropped so a VM
       // that idled cannot burst above its cap afterwards.
       const owed = this.busyMs / f - elapsed;
-      this.windowStart = now;
+      // The new window starts where this slice started.
+      this.windowStart = now - busyMs;
       this.busyMs = Math.max(0, owed) * f;
-      elapsed = 0;
+      elapsed = busyMs;
     }
     this.busyMs += busyMs;
     return Math.max(0, this.busyMs / f - elapsed);

@@ -193,6 +193,7 @@ export class VmRunner {
       }
       const sliceMs = this.governor.sliceMs();
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       let now = t0;
       do {
         e.step(STEP_BUDGET);
@@ -202,7 +203,10 @@ export class VmRunner {
         await this.stop('the guest powered off');
         return;
       }
-      let sleepMs = this.governor.afterSlice(now - t0, now);
+      // The cap is a share of CPU time: count what the process actually got, not the wall
+      // time of the slice (on a busy host the two differ, and wall time would under-serve).
+      const cpu = process.cpuUsage(cpu0);
+      let sleepMs = this.governor.afterSlice((cpu.user + cpu.system) / 1000, now);
       if (e.idle) {
         const next = e.msToNextTimer();
         sleepMs = Math.max(sleepMs, next < 0 ? 50 : Math.min(50, next));
