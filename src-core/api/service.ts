@@ -83,7 +83,12 @@ export function isMethodName(s: unknown): s is MethodName {
 /** Events the service pushes to every connected client. */
 export type HangarEvent =
   /** The set of VMs or one VM's settings changed (by this or another client). */
-  | { type: 'machines-changed'; uuid?: string };
+  | { type: 'machines-changed'; uuid?: string }
+  /** The desktop shell's menu asks the window to run one of its actions. */
+  | { type: 'command'; command: UiCommand };
+
+export const UI_COMMANDS = ['new-machine', 'settings', 'clone', 'remove'] as const;
+export type UiCommand = (typeof UI_COMMANDS)[number];
 
 export interface WireError {
   code: ErrorCode;
