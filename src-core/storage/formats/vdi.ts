@@ -12,6 +12,7 @@ import {
   parseVdiHeader, probeVdi, serializeVdiHeader, VDI_BLOCK_FREE, VDI_BLOCK_ZERO, VDI_HEADER_BYTES, VDI_TYPE_DIFF, VDI_TYPE_DYNAMIC, VDI_TYPE_FIXED,
 } from './vdi-header.ts';
 import type { VdiHeader } from './vdi-header.ts';
+import { checkVdi } from './vdi-check.ts';
 import { findVdiParent } from './vdi-parent.ts';
 
 export interface VdiOpenOptions extends OpenOptions {
@@ -380,4 +381,5 @@ export const vdiFormat: ImageFormat & { open(path: string, opts?: VdiOpenOptions
   probe: probeVdi,
   open: (path: string, opts: VdiOpenOptions = {}) => openVdi(path, opts, 0, new Set()),
   create: createVdi,
+  check: checkVdi,
 };

@@ -12,6 +12,7 @@ import {
   VHD_TYPE_DIFF, VHD_TYPE_DYNAMIC, VHD_TYPE_FIXED, vhdVirtualSize,
 } from './vhd-footer.ts';
 import type { VhdDynHeader, VhdFooter } from './vhd-footer.ts';
+import { checkVhd } from './vhd-check.ts';
 import { findVhdParent } from './vhd-parent.ts';
 
 type Run = { offset: number; length: number; allocated: boolean; zero?: boolean };
@@ -392,4 +393,5 @@ export const vhdFormat: ImageFormat = {
   probe: probeVhd,
   open: (path: string, opts: OpenOptions = {}) => openVhd(path, opts),
   create: createVhd,
+  check: checkVhd,
 };

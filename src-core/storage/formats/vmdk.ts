@@ -3,8 +3,9 @@
 // descriptor naming the extent files, which must stay in the descriptor's folder).
 import { basename, dirname, join } from 'node:path';
 import { HangarError } from '../../api/errors.ts';
-import type { CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
+import type { CheckOptions, CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
 import { checkRange, checkWritable, corrupt, ImageFile, MAX_VIRTUAL_SIZE, OpQueue, resolveRelated, roundUp, unsupported } from './vdi-vhd-vmdk-common.ts';
+import { checkVmdk } from './vmdk-check.ts';
 import { looksLikeDescriptor, MAX_DESCRIPTOR_BYTES, parseDescriptor, serializeDescriptor } from './vmdk-descriptor.ts';
 import type { VmdkDescriptor } from './vmdk-descriptor.ts';
 import { FlatExtent, NoAccessExtent, ZeroExtent } from './vmdk-extents.ts';
@@ -98,6 +99,11 @@ export class VmdkImage implements OpenImage {
       if (this.closed || this.readOnly) return;
       for (const e of this.extents) if (!e.readOnly) await e.flush();
     });
+  }
+
+  /** The extents in disk order (for check). */
+  extentList(): readonly VmdkExtent[] {
+    return this.extents;
   }
 
   async info(): Promise<ImageInfo> {
@@ -332,4 +338,5 @@ export const vmdkFormat: ImageFormat = {
   probe: (head: Uint8Array) => isVmdkSparse(head) || looksLikeDescriptor(head),
   open: openVmdk,
   create: createVmdk,
+  check: (path: string, opts?: CheckOptions) => checkVmdk(() => openVmdk(path, { readOnly: true }), opts),
 };

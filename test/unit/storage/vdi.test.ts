@@ -66,6 +66,7 @@ describe('VDI write', () => {
       await img.close();
 
       expect(qemuImgStatus('check', '-f', 'vdi', p).status).toBe(0);
+      expect(await vdiFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
       const raw = tmp.path(`h-${subformat}.raw`);
       writeFileSync(raw, model);
       expect(qemuImgStatus('compare', '-f', 'vdi', '-F', 'raw', p, raw).status).toBe(0);
@@ -247,5 +248,39 @@ describe('VDI malformed input', () => {
     b.writeUInt32LE(0, 0x204); // block 1 → slot 0, already used by block 0
     writeFileSync(p, b);
     await expect(vdiFormat.open(p)).rejects.toMatchObject({ code: 'corrupt' });
+  });
+});
+
+describe('VDI check', () => {
+  it('finds images clean, flags shared slots, and repairs a count a crash left low', async () => {
+    const p = tmp.path('chk.vdi');
+    qemuImg('create', '-f', 'vdi', p, '4M');
+    qemuIo('vdi', p, 'write -P 1 0 512', 'write -P 2 2097152 512', 'write -P 3 3145728 512');
+    expect(await vdiFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
+    const orig = readFileSync(p);
+    // The header's allocation count one short, as after a crash between map and header writes.
+    const low = Buffer.from(orig);
+    low.writeUInt32LE(2, 0x184);
+    writeFileSync(p, low);
+    expect(qemuImgStatus('check', '-f', 'vdi', p).status).toBe(2);
+    expect((await vdiFormat.check!(p)).corruptions).toBe(1);
+    const img = await vdiFormat.open(p); // still usable: new blocks must not reuse slot 2
+    await img.write(pattern(512, 4), MiB);
+    await img.close();
+    expect(qemuImgStatus('check', '-f', 'vdi', p).status).toBe(0);
+    const q = qemuRaw(p, 'vdi', tmp.path('chk.raw'));
+    expect(q[3 * MiB]).toBe(3);
+    expect(q.subarray(MiB, MiB + 512).equals(Buffer.from(pattern(512, 4)))).toBe(true);
+    writeFileSync(p, low);
+    const fixed = await vdiFormat.check!(p, { repair: true });
+    expect(fixed.repaired).toBe(1);
+    expect(await vdiFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
+    expect(qemuImgStatus('check', '-f', 'vdi', p).status).toBe(0);
+    const dup = Buffer.from(orig);
+    dup.writeUInt32LE(0, 0x204);
+    writeFileSync(p, dup);
+    expect((await vdiFormat.check!(p)).corruptions).toBeGreaterThan(0);
+    writeFileSync(p, orig.subarray(0, 0x120));
+    expect((await vdiFormat.check!(p)).corruptions).toBe(1);
   });
 });

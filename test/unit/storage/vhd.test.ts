@@ -133,6 +133,7 @@ describe('VHD write', () => {
       const raw = tmp.path(`h-${subformat}.raw`);
       writeFileSync(raw, model);
       expect(qemuImgStatus('compare', '-f', 'vpc', '-F', 'raw', p, raw).status).toBe(0);
+      expect(await vhdFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
       const again = await vhdFormat.open(p, { readOnly: true });
       expect((await readWhole(again)).equals(model)).toBe(true);
       expect((await again.info()).subformat).toBe(subformat);
@@ -349,5 +350,36 @@ describe('VHD malformed input', () => {
     const dyn = readFileSync(p + '2');
     writeFileSync(target, dyn.subarray(0, dyn.length - 2 * MiB));
     expect(await openAndReadAll(vhdFormat, target)).toBe('corrupt');
+  });
+});
+
+describe('VHD check', () => {
+  it('finds images clean, reports discarded blocks as leaks and restores a lost footer', async () => {
+    const p = tmp.path('chk.vhd');
+    await vhdFormat.create(p, 6 * MiB);
+    let img = await vhdFormat.open(p);
+    await img.write(pattern(6 * MiB, 12), 0);
+    await img.close();
+    expect(await vhdFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
+    img = await vhdFormat.open(p);
+    await img.discard(2 * MiB, 2 * MiB);
+    await img.close();
+    expect(await vhdFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 1 });
+    const orig = readFileSync(p);
+    writeFileSync(p, orig.subarray(0, orig.length - 512));
+    expect((await vhdFormat.check!(p)).corruptions).toBe(1);
+    expect((await vhdFormat.check!(p, { repair: true })).repaired).toBe(1);
+    expect((await vhdFormat.check!(p)).corruptions).toBe(0);
+    expect(readFileSync(p).equals(orig)).toBe(true);
+    // A BAT entry aimed at the dynamic header.
+    const b = Buffer.from(orig);
+    b.writeUInt32BE(1, 1536);
+    writeFileSync(p, b);
+    expect((await vhdFormat.check!(p)).corruptions).toBeGreaterThan(0);
+    await expect(vhdFormat.open(p)).rejects.toMatchObject({ code: 'corrupt' });
+    const q = tmp.path('chkq.vhd');
+    qemuImg('create', '-f', 'vpc', q, '5M');
+    qemuIo('vpc', q, 'write -P 9 0 512');
+    expect(await vhdFormat.check!(q)).toMatchObject({ corruptions: 0, leaks: 0 });
   });
 });

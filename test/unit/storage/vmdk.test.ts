@@ -137,6 +137,7 @@ describe('VMDK write', () => {
     expect((await readWhole(img)).equals(model)).toBe(true);
     await img.close();
     expect(qemuImgStatus('check', '-f', 'vmdk', p).status).toBe(0);
+    expect(await vmdkFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
     expect(compareWithModel(p, model, 'h-sparse')).toBe(0);
     expect(vmdkinfo(p).status).toBe(0);
     const again = await vmdkFormat.open(p, { readOnly: true });
@@ -216,6 +217,7 @@ describe('VMDK write', () => {
     expect((await readWhole(img)).equals(model)).toBe(true);
     await img.close();
     expect(qemuImgStatus('check', '-f', 'vmdk', p).status).toBe(0);
+    expect(await vmdkFormat.check!(p)).toMatchObject({ corruptions: 0 });
     expect(compareWithModel(p, model, 'bd-stream')).toBe(0);
     expect(vmdkinfo(p).status).toBe(0);
   });
@@ -351,5 +353,40 @@ describe('VMDK malformed input', () => {
     expect(vmdkFormat.probe(Buffer.from('KDMV\x01\0\0\0', 'latin1'))).toBe(true);
     expect(vmdkFormat.probe(Buffer.from('# Disk DescriptorFile\nversion=1\n'))).toBe(true);
     expect(vmdkFormat.probe(new Uint8Array(512))).toBe(false);
+  });
+});
+
+describe('VMDK check', () => {
+  it('finds qemu and Hangar images clean and flags damaged grain tables', async () => {
+    const p = tmp.path('chk.vmdk');
+    qemuImg('create', '-f', 'vmdk', p, '4M');
+    qemuIo('vmdk', p, 'write -P 1 0 65536', 'write -P 2 1048576 512');
+    expect(await vmdkFormat.check!(p)).toMatchObject({ corruptions: 0, leaks: 0 });
+    const orig = readFileSync(p);
+    const gt = orig.readUInt32LE(Number(orig.readBigUInt64LE(56)) * 512) * 512; // first primary GT
+    const intoMeta = Buffer.from(orig);
+    intoMeta.writeUInt32LE(2, gt + 4); // grain 1 → sector 2 (the descriptor)
+    writeFileSync(p, intoMeta);
+    expect((await vmdkFormat.check!(p)).corruptions).toBeGreaterThan(0);
+    const img = await vmdkFormat.open(p);
+    await expect(img.write(new Uint8Array(512).fill(7), 65536)).rejects.toMatchObject({ code: 'corrupt' });
+    await img.close();
+    const shared = Buffer.from(orig);
+    shared.writeUInt32LE(orig.readUInt32LE(gt), gt + 8); // grain 2 shares grain 0's sector
+    writeFileSync(p, shared);
+    expect((await vmdkFormat.check!(p)).corruptions).toBeGreaterThan(0);
+
+    const s = tmp.path('chk-stream.vmdk');
+    const w = await VmdkStreamWriter.create(s, 2 * MiB);
+    await w.write(pattern(MiB, 3), 0);
+    await w.close();
+    expect(await vmdkFormat.check!(s)).toMatchObject({ corruptions: 0 });
+    const sb = readFileSync(s);
+    const first = Number(sb.readBigUInt64LE(64)) * 512;
+    sb.writeUInt32LE(99, first); // marker names the wrong grain
+    writeFileSync(s, sb);
+    expect((await vmdkFormat.check!(s)).corruptions).toBeGreaterThan(0);
+    writeFileSync(s, sb.subarray(0, 300));
+    expect((await vmdkFormat.check!(s)).corruptions).toBe(1);
   });
 });
