@@ -265,16 +265,19 @@ export class Qcow2Image implements OpenImage {
         Qcow2Image.push(ops, { backing: false, at: m.offset + inner, pos, len: n });
       } else {
         const full = inner === 0 && n === this.cs;
+        const reuse = m.kind === 'zero' && m.offset !== 0;
+        // A new cluster comes from past the end of the file, so it already reads as zeros: when
+        // the old content is zero too, only the written part needs writing (no 16x amplification).
+        const fresh = !reuse && (m.kind === 'zero' || (m.kind === 'unallocated' && !this.backing));
         let data: Uint8Array | undefined;
-        if (!full) {
+        if (!full && !fresh) {
           data = m.kind === 'zero' ? new Uint8Array(this.cs) : await this.clusterContent(g, m);
           data.set(buf.subarray(pos, pos + n), inner);
         }
-        const reuse = m.kind === 'zero' && m.offset !== 0;
         if (reuse) this.guardTarget(m.offset);
         const at = reuse ? m.offset : await this.refs!.allocate(1);
         if (data) ops.push({ backing: false, at, pos, len: this.cs, data });
-        else Qcow2Image.push(ops, { backing: false, at, pos, len: n });
+        else Qcow2Image.push(ops, { backing: false, at: at + inner, pos, len: n });
         const [hi, lo] = normalEntry(at);
         updates.push({ t, i, hi, lo, old: reuse ? undefined : m });
       }
