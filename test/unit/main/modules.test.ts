@@ -72,7 +72,8 @@ describe('menus and preload', () => {
       ipcRenderer: { invoke, on: (ch: string, l: (e: { ports: unknown[] }) => void) => listeners.set(ch, l) },
     }));
     const posted: unknown[][] = [];
-    vi.stubGlobal('window', { location: { origin: 'hangar://app' }, postMessage: (...a: unknown[]) => posted.push(a) });
+    vi.stubGlobal('location', { origin: 'hangar://app' });
+    vi.stubGlobal('postMessage', (...a: unknown[]) => posted.push(a));
     const preload = await import('../../../src-main/preload.ts');
     expect(preload.CALL_CHANNEL).toBe(BRIDGE_CALL_CHANNEL);
     expect(preload.EVENTS_MESSAGE).toBe(BRIDGE_EVENTS_MESSAGE);
