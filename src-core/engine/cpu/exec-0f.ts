@@ -172,6 +172,7 @@ function bitOp(c: Cpu, ins: Instr, kind: number, imm: number): void {
     }
     lin = memLin(c, ins) + byteOff;
     if (c.codeMode !== 64) lin = ((lin % TWO32) + TWO32) % TWO32;
+    else if (lin < -140737488355328 || lin >= 140737488355328) c.fault(EX_GP, 0); // non-canonical
     v = readMem(c, os, lin);
     vh = c.mhi;
   }

@@ -145,12 +145,12 @@ function group7(c: Cpu, ins: Instr): void {
   if (ins.mod === 3) {
     const key = (ins.ext << 3) | (ins.rm & 7);
     switch (key) {
-      case 0x3a: // SWAPGS (0F 01 F8)
+      case 0x38: // SWAPGS (0F 01 F8)
         if (c.codeMode !== 64) c.fault(EX_UD);
         requireCpl0(c);
         { const t = c.sBase[GS]!; c.sBase[GS] = c.kernelGsBase; c.kernelGsBase = t; }
         return;
-      case 0x3b: rdtsc(c, true); return; // RDTSCP (0F 01 F9)
+      case 0x39: rdtsc(c, true); return; // RDTSCP (0F 01 F9)
       default:
         if (ins.ext === 4) { setReg(c, ins.osize, ins.rm, 0, c.cr0 & 0xffff, 0); return; } // SMSW r
         if (ins.ext === 6) { lmsw(c, getReg(c, 16, ins.rm, 0)); return; }

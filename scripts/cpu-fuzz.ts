@@ -1,0 +1,48 @@
+// Long seeded differential fuzz run of Hangar's CPU against the host CPU.
+// Usage: npx tsx scripts/cpu-fuzz.ts --seed N --count M [--filter substring] [--coverage out.json]
+// Prints disagreements (first few per opcode form) and the instruction coverage reached:
+// every opcode form (template) with the number of cases that exercised it.
+import { writeFileSync } from 'node:fs';
+import { runDiff } from '../test/unit/cpu/harness/run-diff.ts';
+import { TEMPLATES } from '../test/unit/cpu/harness/gen.ts';
+import { hostIsX86_64 } from '../test/unit/cpu/harness/native.ts';
+
+function arg(name: string, dflt?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+const seed = Number(arg('seed', '1'));
+const count = Number(arg('count', '100000'));
+const filter = arg('filter');
+const covOut = arg('coverage');
+if (!Number.isInteger(seed) || !Number.isInteger(count) || count <= 0) {
+  console.error('usage: npx tsx scripts/cpu-fuzz.ts --seed N --count M [--filter text] [--coverage file.json]');
+  process.exit(2);
+}
+if (!hostIsX86_64()) {
+  console.error('cpu-fuzz needs an x86-64 Linux host (it compares against the host CPU)');
+  process.exit(2);
+}
+
+const t0 = performance.now();
+const r = runDiff(seed, count, 1000, filter ? (n) => n.includes(filter) : undefined);
+const secs = (performance.now() - t0) / 1000;
+
+const perForm = new Map<string, number>();
+for (const f of r.failures) {
+  const k = f.name.split(' [')[0]!;
+  const n = perForm.get(k) ?? 0;
+  perForm.set(k, n + 1);
+  if (n < 3) console.log(`MISMATCH ${f.name}\n    ${f.diffs.join('\n    ')}`);
+}
+console.log(`\nseed ${seed}: ${r.cases} cases in ${secs.toFixed(1)} s, ${r.failures.length} mismatches`);
+if (perForm.size) console.log('mismatches per form:\n' + [...perForm].map(([k, v]) => `  ${v}\t${k}`).join('\n'));
+console.log(`coverage: ${r.coverage.size} of ${TEMPLATES.length} opcode forms exercised (${r.templates} selected)`);
+const opcodes = new Set([...r.coverage.keys()].map((k) => k.split(' ')[0]!));
+console.log(`distinct opcode keys: ${opcodes.size}`);
+if (covOut) {
+  writeFileSync(covOut, JSON.stringify({ seed, count: r.cases, mismatches: r.failures.length, forms: Object.fromEntries(r.coverage) }, null, 1));
+  console.log(`coverage written to ${covOut}`);
+}
+process.exitCode = r.failures.length ? 1 : 0;
