@@ -169,7 +169,10 @@ async function importDisk(job: Job, folder: string, f: PackageFile, d: PlannedDi
     job.req.onProgress?.(`converting ${f.name} to ${fmt}`);
     const res = await convertImage({
       src: tmp, srcFormat, dst: join(folder, d.target), dstFormat: fmt,
-      onProgress: (done, total) => job.req.onProgress?.(`converting ${f.name}: ${Math.floor((100 * done) / Math.max(total, 1))}%`),
+      onProgress: (done, total) => {
+        job.check(); // an interrupt stops the conversion; convert removes its partial output
+        job.req.onProgress?.(`converting ${f.name}: ${Math.floor((100 * done) / Math.max(total, 1))}%`);
+      },
     });
     if (res.bytes !== d.disk.capacity) {
       report.adjusted(`disk ${d.disk.diskId}`, `${res.bytes} bytes`, `the image's own size; the descriptor declares ${d.disk.capacity}`);
