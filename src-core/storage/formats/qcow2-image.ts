@@ -401,7 +401,7 @@ export class Qcow2Image implements OpenImage {
       actualSize: await this.file.allocatedSize(),
       clusterSize: this.cs,
       backing: this.header.backingFile
-        ? { path: this.header.backingFile, format: this.header.backingFormat as ImageInfo['format'] | undefined }
+        ? { path: this.header.backingFile, format: (this.header.backingFormat === 'vpc' ? 'vhd' : this.header.backingFormat) as ImageInfo['format'] | undefined }
         : undefined,
       snapshots: this.snapshots.map((s) => ({ id: s.id, name: s.name, vmStateSize: s.vmStateSize, date: s.date })),
       dirty: (this.header.incompatible & 1) !== 0,

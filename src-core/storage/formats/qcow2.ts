@@ -14,6 +14,11 @@ import { Qcow2Image } from './qcow2-image.ts';
 import { checkQcow2 } from './qcow2-check.ts';
 import { resizeQcow2 } from './qcow2-resize.ts';
 
+// QEMU calls VHD "vpc"; the backing-format extension must use QEMU's driver names so qemu-img
+// can open Hangar's overlays and the other way round.
+const TO_QEMU: Partial<Record<FormatName, string>> = { vhd: 'vpc' };
+const FROM_QEMU: Record<string, FormatName> = { vpc: 'vhd', raw: 'raw', qcow2: 'qcow2', vdi: 'vdi', vmdk: 'vmdk' };
+
 /** Read and validate the header of an open file. */
 export async function readHeader(file: HostFile): Promise<{ header: Qcow2Header; fileSize: number }> {
   const fileSize = await file.size();
@@ -61,10 +66,11 @@ async function open(path: string, opts: OpenOptions = {}): Promise<OpenImage> {
       : await Refcounts.load(file, header.clusterBits, header.refcountOrder, header.refcountTableOffset, header.refcountTableClusters, fileSize, writeHeaderTablePointer(file));
     if (header.backingFile) {
       const bpath = resolveBackingPath(path, header.backingFile, !!opts.allowUnsafePaths);
-      const bfmt = header.backingFormat;
-      if (bfmt !== undefined && !formatByName(bfmt as FormatName))
-        throw unsupported(path, `backing file format "${bfmt}" is not supported`);
-      backing = await openBacking(bpath, bfmt as FormatName | undefined, { allowUnsafePaths: opts.allowUnsafePaths, chain });
+      const stored = header.backingFormat;
+      const bfmt = stored === undefined ? undefined : FROM_QEMU[stored];
+      if (stored !== undefined && (bfmt === undefined || !formatByName(bfmt)))
+        throw unsupported(path, `backing file format "${stored}" is not supported`);
+      backing = await openBacking(bpath, bfmt, { allowUnsafePaths: opts.allowUnsafePaths, chain });
     }
     const img = new Qcow2Image(file, header, l1, readOnly, refs, backing, snaps, fileSize);
     if (!readOnly) await img.setDirtyBit(true);
@@ -112,7 +118,7 @@ async function create(path: string, size: number, opts: CreateOptions = {}): Pro
     refcountTableOffset: cs,
     refcountTableClusters: rtClusters,
     backingFile,
-    backingFormat: opts.backing?.format,
+    backingFormat: opts.backing ? (TO_QEMU[opts.backing.format] ?? opts.backing.format) : undefined,
   });
   const meta = new Uint8Array(total * cs);
   meta.set(header, 0);

@@ -147,9 +147,9 @@ describe('VMDK write', () => {
 
   it('writes streamOptimized in VMware layout (v3, zlib grains, footer, EOS) accepted by qemu-img and vmdkinfo', async () => {
     const p = tmp.path('h-stream.vmdk');
-    const size = 40 * MiB; // more than one grain table (32 MiB each)
+    const size = 36 * MiB; // more than one grain table (32 MiB each)
     const model = Buffer.alloc(size);
-    for (const [off, len, seed] of [[0, 3 * MiB, 1], [10 * MiB + 4096, 700000, 2], [33 * MiB, 5 * MiB, 3]] as const) {
+    for (const [off, len, seed] of [[0, MiB, 1], [10 * MiB + 4096, 300000, 2], [33 * MiB, MiB, 3]] as const) {
       model.set(pattern(len, seed), off);
     }
     model.fill(0x77, 20 * MiB, 21 * MiB); // compressible
@@ -175,7 +175,7 @@ describe('VMDK write', () => {
     const firstGrain = Number(b.readBigUInt64LE(64)) * 512; // grains start at overHead
     expect(b[firstGrain + 12]).toBe(0x78);
     expect(b[firstGrain + 13]).toBe(0x9c);
-    expect(b.length).toBeLessThan(13 * MiB); // zeros are not stored, patterns compress a little
+    expect(b.length).toBeLessThan(4 * MiB); // zeros are not stored, the 0x77 run compresses
 
     expect(qemuImgStatus('check', '-f', 'vmdk', p).status).toBe(0);
     expect(compareWithModel(p, model, 'h-stream')).toBe(0);
@@ -309,7 +309,7 @@ describe('VMDK malformed input', () => {
     const gd = Number(orig.readBigUInt64LE(56)) * 512;
     const target = tmp.path('fuzz.vmdk');
     const seen = new Set<string>();
-    for (let seed = 1; seed <= 160; seed++) {
+    for (let seed = 1; seed <= 100; seed++) {
       const regions: [number, number][] = [[0, 80], [512, 1024], [gd, gd + 4], [gd + 512, gd + 600]];
       const [from, to] = regions[seed % regions.length]!;
       writeFileSync(target, mutate(orig, seed, from, to, 1 + (seed % 3)));
@@ -327,7 +327,7 @@ describe('VMDK malformed input', () => {
     const target = tmp.path('fuzz-s.vmdk');
     const seen = new Set<string>();
     const firstGrain = Number(orig.readBigUInt64LE(64)) * 512;
-    for (let seed = 1; seed <= 120; seed++) {
+    for (let seed = 1; seed <= 80; seed++) {
       const regions: [number, number][] = [[0, 80], [firstGrain, firstGrain + 40], [orig.length - 1024, orig.length - 940], [orig.length - 4096, orig.length - 1536]];
       const [from, to] = regions[seed % regions.length]!;
       writeFileSync(target, mutate(orig, seed, from, to, 1 + (seed % 3)));
