@@ -4,6 +4,7 @@
 //   - a gzip'd cpio initramfs of busybox-static whose /init prints HANGAR-GUEST-READY on ttyS0
 //     and then powers off (hangar.action=poweroff) or runs a shell on ttyS0,
 //   - an isolinux ISO booting the same kernel and initramfs with a serial console,
+//   - modules.cpio.gz, optional disk/CD/NIC/filesystem drivers to append to the initramfs,
 // cached under .cache/guest-kit/<key>/, the key made of the package versions and a hash of the
 // recipe, so a second call only checks apt's versions and returns the cached paths.
 //
