@@ -2,7 +2,7 @@
 // files beside it. Both enforce the same rules: the descriptor first, then only the manifest,
 // the certificate and files named in References, each once and no larger than declared.
 import { createReadStream } from 'node:fs';
-import { lstat, open, realpath } from 'node:fs/promises';
+import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, isAbsolute } from 'node:path';
 import { HangarError } from '../api/errors.ts';
 import type { OvfEnvelope, OvfFileRef } from './ovf-model.ts';
@@ -74,6 +74,10 @@ async function readAll(it: AsyncIterable<Buffer>, max: number, what: string): Pr
 
 export async function openOva(path: string): Promise<AppliancePackage> {
   const label = basename(path);
+  const archiveSize = (await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new HangarError('not-found', `${path}: no such file`);
+    throw err;
+  })).size;
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   const tar = new TarReader(stream, label);
   try {
@@ -93,6 +97,10 @@ export async function openOva(path: string): Promise<AppliancePackage> {
         for (;;) {
           const e = await tar.next();
           if (!e) return;
+          // A header claiming more data than the file holds is caught before anything is written.
+          if (e.size > archiveSize - tar.position) {
+            throw new HangarError('corrupt', `${label}: truncated archive or lying header: ${JSON.stringify(e.name)} declares ${e.size} bytes but only ${archiveSize - tar.position} remain in the file`);
+          }
           const what = classify(env, first.name, e.name, e.size, seen, label);
           yield { name: e.name, size: e.size, what, data: () => tar.data() };
         }

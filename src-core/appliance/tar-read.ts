@@ -156,6 +156,11 @@ export class TarReader {
     }
   }
 
+  /** Bytes of the archive consumed so far (header and data of the current entry's header included). */
+  get position(): number {
+    return this.src.offset;
+  }
+
   async close(): Promise<void> {
     await this.src.close();
   }

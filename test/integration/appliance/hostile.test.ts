@@ -118,7 +118,7 @@ describe('hostile appliances', () => {
     const ovf = descriptor([{ href: 'd.vmdk' }]);
     const whole = readFileSync(await tarOf(join(root, 'whole.ova'), [['a.ovf', Buffer.from(ovf)], ['d.vmdk', disk]]));
     writeFileSync(join(root, 'cut.ova'), whole.subarray(0, whole.length - 1024 - 512 - 3000));
-    await refused(join(root, 'cut.ova'), /truncated archive: "d\.vmdk" is cut short/);
+    await refused(join(root, 'cut.ova'), /truncated archive( or lying header)?: "d\.vmdk" (is cut short|declares \d+ bytes but only)/);
     writeFileSync(join(root, 'cut2.ova'), whole.subarray(0, whole.length - 1024));
     await refused(join(root, 'cut2.ova'), /truncated archive: no end-of-archive marker/);
   });
@@ -128,7 +128,7 @@ describe('hostile appliances', () => {
     const head = await tarOf(join(root, 'head.ova'), [['a.ovf', ovf]]);
     const body = readFileSync(head).subarray(0, -1024); // drop the end-of-archive blocks
     writeFileSync(join(root, 'huge.ova'), Buffer.concat([body, fileHeader('d.vmdk', 40 * 2 ** 30), disk]));
-    await refused(join(root, 'huge.ova'), /truncated archive: "d\.vmdk" is cut short/);
+    await refused(join(root, 'huge.ova'), /truncated archive or lying header: "d\.vmdk" declares 42949672960 bytes but only \d+ remain/);
     const small = descriptor([{ href: 'd.vmdk', size: 1000 }]);
     await refused(await tarOf(join(root, 'small.ova'), [['a.ovf', Buffer.from(small)], ['d.vmdk', disk]]), /d\.vmdk is \d+ bytes but the descriptor declares 1000; refusing a file larger than declared/);
   });

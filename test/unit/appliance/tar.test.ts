@@ -123,3 +123,21 @@ describe('tar reader refuses hostile archives', () => {
     await expect(readAll(join(dir, 'sum.tar'))).rejects.toThrow(/checksum mismatch/);
   });
 });
+
+describe('tar reader sizes', () => {
+  it('takes an entry size over 8 GiB from the pax header', async () => {
+    const size = 9 * 2 ** 30 + 5;
+    const r = new TarReader([fileHeader('huge.vmdk', size), Buffer.alloc(4096)], 'big.tar');
+    const e = await r.next();
+    expect(e).toEqual({ name: 'huge.vmdk', size });
+    expect(r.position).toBe(3 * 512);
+    await expect(r.skip()).rejects.toThrow(`"huge.vmdk" is cut short (${size - 4096} of its ${size} bytes missing)`);
+  });
+
+  it('takes a long name from the pax header', async () => {
+    const name = 'n'.repeat(150) + '.vmdk';
+    const r = new TarReader([fileHeader(name, 3), Buffer.alloc(512), Buffer.alloc(1024)], 'long.tar');
+    expect(await r.next()).toEqual({ name, size: 3 });
+    expect(await r.next()).toBeUndefined();
+  });
+});
