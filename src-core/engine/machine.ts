@@ -17,6 +17,7 @@ import type { Device, DeviceState, IrqLine } from './device.ts';
 import { buildAcpiTables } from './acpi/tables.ts';
 import { pciIntxGsi } from './acpi/dsdt.ts';
 import { loadLinux, type LinuxBootResult } from './boot/linux-loader.ts';
+import { isElf, loadVmlinux } from './boot/vmlinux-loader.ts';
 import { AcpiPm, SCI_IRQ } from './devices/acpi-pm.ts';
 import { ApicBus } from './devices/apic-bus.ts';
 import { CmosRtc } from './devices/cmos-rtc.ts';
@@ -43,7 +44,7 @@ export interface CpuFactoryContext {
 export interface MachineConfig {
   memoryMiB: number;
   cpus?: number;
-  /** bzImage bytes for direct Linux boot. */
+  /** bzImage (or ELF vmlinux) bytes for direct Linux boot. */
   kernel?: Uint8Array;
   initrd?: Uint8Array;
   cmdline?: string;
@@ -122,6 +123,8 @@ export class Machine {
   private debugOut: number[] = [];
   poweredOff = false;
   resets = 0;
+  /** Realtime mode: running estimate of guest instructions per host nanosecond. */
+  private instructionsPerNs = 0.005;
 
   private readonly serialEmitter = new Emitter<[port: number, data: Uint8Array]>();
   private readonly debugEmitter = new Emitter<[data: Uint8Array]>();
@@ -253,7 +256,8 @@ export class Machine {
     this.memory.writeBytes(tables.base, tables.bytes);
     for (const l of this.lapics) l.setVirtualWire();
     if (!this.config.kernel) return;
-    this.boot = loadLinux(this.memory, {
+    const load = isElf(this.config.kernel) ? loadVmlinux : loadLinux;
+    this.boot = load(this.memory, {
       kernel: this.config.kernel,
       initrd: this.config.initrd,
       cmdline: this.config.cmdline,
@@ -348,15 +352,25 @@ export class Machine {
   step(budget = this.config.sliceInstructions ?? 200_000): number {
     let total = 0;
     const det = this.clock.mode.kind === 'deterministic' ? this.clock.mode.nsPerInstruction : 0;
-    if (det) {
-      const next = this.clock.nextDeadline();
-      if (next >= 0) budget = Math.max(1, Math.min(budget, Math.ceil((next - this.clock.now()) / det)));
+    const next = this.clock.nextDeadline();
+    if (next >= 0) {
+      // End the slice at the next timer deadline so interrupts arrive on time: exactly in
+      // deterministic mode, by the measured instruction rate in realtime mode (a guest
+      // calibrating its delay loops against the PIT counts ticks, so they must not bunch up).
+      const nsLeft = next - this.clock.now();
+      const perNs = det ? 1 / det : this.instructionsPerNs;
+      budget = Math.max(det ? 1 : 500, Math.min(budget, Math.ceil(nsLeft * perNs)));
     }
+    const t0 = det ? 0 : VirtualClock.hostNs();
     for (let i = 0; i < this.cpus.length; i++) {
       if (!this.running[i]) continue;
       this.currentCpu = i;
       total += this.cpus[i]!.run(budget);
       if (this.pendingReset || this.pendingPowerOff || this.exitStatus >= 0) break;
+    }
+    if (!det && total >= 500) {
+      const rate = total / Math.max(1, VirtualClock.hostNs() - t0);
+      this.instructionsPerNs = this.instructionsPerNs * 0.8 + rate * 0.2;
     }
     this.currentCpu = 0;
     this.clock.poll();

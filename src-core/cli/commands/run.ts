@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { HangarError, usageError } from '../../api/errors.ts';
 import { readBootFile } from '../../engine/boot/linux-loader.ts';
 import { parseBzImage } from '../../engine/boot/bzimage.ts';
+import { isElf, parseVmlinux } from '../../engine/boot/vmlinux-loader.ts';
 import { Machine } from '../../engine/machine.ts';
 import { parseIntOption } from '../parse.ts';
 
@@ -127,7 +128,9 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const cpus = parseIntOption('--cpus', o.cpus, 1, 64);
   const serial = parseSerialSpec(o.serial);
   const kernel = await readBootFile(o.kernel, 'kernel');
-  parseBzImage(kernel, `kernel ${o.kernel}`); // fail before allocating guest RAM
+  // Fail on a bad kernel before allocating guest RAM.
+  if (isElf(kernel)) parseVmlinux(kernel, `kernel ${o.kernel}`);
+  else parseBzImage(kernel, `kernel ${o.kernel}`);
   const initrd = o.initrd ? await readBootFile(o.initrd, 'initrd') : undefined;
   // Loaded on demand so the rest of the CLI does not pay for (or depend on) the interpreter.
   const { Cpu } = await import('../../engine/cpu/cpu.ts');
@@ -169,7 +172,7 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('boot a Linux kernel in an ephemeral VM with the serial console in the foreground (Ctrl-A X quits)')
-    .requiredOption('--kernel <file>', 'bzImage kernel (boot protocol 2.06 or later)')
+    .requiredOption('--kernel <file>', 'bzImage kernel (boot protocol 2.06 or later) or uncompressed ELF vmlinux')
     .option('--initrd <file>', 'initial ramdisk')
     .option('--append <cmdline>', 'kernel command line', 'console=ttyS0')
     .option('--memory <mib>', 'guest RAM in MiB', '256')

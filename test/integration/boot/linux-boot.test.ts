@@ -1,0 +1,55 @@
+// Boots the guest kit's stock Debian 12 kernel and busybox initramfs on the Hangar PC with the
+// TypeScript interpreter: to the ready marker, through the shell, ACPI power-off and reboot.
+// Interpreted boots are slow (minutes), hence the long timeouts.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ensureGuestKit } from '../../../scripts/guest-kit.ts';
+import { GuestSession, MARKER, extractVmlinux } from './guest-session.ts';
+
+const MIN = 60_000;
+
+describe('Linux on the Hangar PC', () => {
+  it('boots the stock bzImage to the marker and powers off through ACPI', async () => {
+    const kit = await ensureGuestKit();
+    const s = new GuestSession({
+      kernel: readFileSync(kit.kernel),
+      initrd: readFileSync(kit.initramfs),
+      cmdline: 'console=ttyS0 hangar.action=poweroff',
+    });
+    try {
+      await s.waitFor(MARKER, 45 * MIN);
+      expect(await s.done).toBe('poweroff'); // the kit's init runs `poweroff -f` after the marker
+      expect(s.output).toMatch(/ACPI: PM: \(supports S0 S5\)/);
+      expect(s.output).toMatch(/ttyS0 at I\/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A/);
+      expect(s.output).toMatch(/reboot: Power down/);
+    } finally {
+      await s.stop();
+    }
+  }, 50 * MIN);
+
+  it('drives the shell (echo, ls /proc, cat /proc/cpuinfo) and reboot resets the machine', async () => {
+    const kit = await ensureGuestKit();
+    const s = new GuestSession({
+      kernel: readFileSync(extractVmlinux(kit.kernel, kit.dir)),
+      initrd: readFileSync(kit.initramfs),
+      cmdline: 'console=ttyS0',
+    });
+    try {
+      await s.waitFor(MARKER, 40 * MIN);
+      await s.waitFor('hangar-guest# ', 5 * MIN);
+      await s.command('echo hangar-$((6*7))', 'hangar-42', 5 * MIN);
+      const afterLs = await s.command('ls /proc', /cpuinfo[\s\S]*meminfo|meminfo[\s\S]*cpuinfo/, 5 * MIN);
+      expect(s.output.slice(afterLs - 2000)).toMatch(/\buptime\b/);
+      await s.command('cat /proc/cpuinfo', /model name\s*: Hangar Virtual CPU/, 5 * MIN);
+      await s.waitFor('hangar-guest# ', 5 * MIN, s.output.length - 200);
+      const beforeReboot = s.output.length;
+      s.type('reboot -f\n');
+      await s.waitFor(/reboot: Restarting system/, 10 * MIN, beforeReboot);
+      // The machine reset itself and the kernel starts over from the loader.
+      await s.waitFor(/Linux version 6\.1/, 20 * MIN, beforeReboot);
+      expect(s.resets).toBe(1);
+    } finally {
+      await s.stop();
+    }
+  }, 80 * MIN);
+});
