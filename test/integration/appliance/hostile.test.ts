@@ -152,4 +152,14 @@ describe('hostile appliances', () => {
     const bombOvf = descriptor([{ href: 'd.vmdk', gzip: true }]);
     await refused(await tarOf(join(root, 'bomb.ova'), [['a.ovf', Buffer.from(bombOvf)], ['d.vmdk', bomb]]), /decompresses to more than \d+ bytes/);
   });
+
+  it('a VMDK descriptor whose extent names a host file, and a disk missing from an .ovf folder', async () => {
+    const vmdk = Buffer.from('# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\n# Extent description\nRW 32768 FLAT "/etc/hostname" 0\n\nddb.virtualHWVersion = "4"\n');
+    const ovf = descriptor([{ href: 'd.vmdk' }]);
+    await refused(await tarOf(join(root, 'extent.ova'), [['a.ovf', Buffer.from(ovf)], ['d.vmdk', vmdk]]), /hostname|outside|unsafe/i);
+    const dir = join(root, 'missing');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a.ovf'), ovf);
+    await refused(join(dir, 'a.ovf'), /d\.vmdk: named in References and used by a disk, but missing from the package/);
+  });
 });
