@@ -2,7 +2,7 @@
 // holding busybox and our /init, an El Torito ISO with isolinux and the same kernel; the cache
 // (second call only reports it is cached); the CLI; and the error messages for apt problems.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -147,7 +147,14 @@ describe('guest kit', () => {
       /Debian package 'hangar-no-such-package' is not available from apt/,
     );
     expect(await kernelPackageName('hangar-no-such-metapackage')).toBeNull();
-    await expect(downloadDeb({ name: 'busybox-static', version: '0.0-hangar-missing' }, join(tmpdir(), 'hangar-gk-nodeb'), () => {}))
-      .rejects.toThrow(/could not download the Debian package busybox-static=0.0-hangar-missing/);
+    const debs = await mkdtemp(join(tmpdir(), 'hangar-gk-nodeb-'));
+    try {
+      await expect(downloadDeb({ name: 'busybox-static', version: '0.0-hangar-missing' }, debs, () => {}))
+        .rejects.toThrow(/could not download the Debian package busybox-static=0.0-hangar-missing/);
+      // Nothing half-downloaded is left under a cached name.
+      expect(await readdir(debs)).toEqual([]);
+    } finally {
+      await rm(debs, { recursive: true, force: true });
+    }
   });
 });
