@@ -165,6 +165,13 @@ test('clone, then remove both through the toolbar and keyboard', async ({ page }
   await expect(page.getByRole('treeitem', { name: 'win11' })).toBeVisible();
   await page.getByRole('treeitem', { name: 'win11' }).click();
   await page.screenshot({ path: join(SHOTS, 'manager.png') });
+  // The theme follows the OS.
+  const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const light = await bg();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  expect(await bg()).not.toBe(light);
+  await page.screenshot({ path: join(SHOTS, 'manager-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // Search filter, then multi-select both Debian machines and remove them with Delete.
   await page.getByRole('searchbox', { name: 'Search' }).fill('debian');
@@ -190,6 +197,11 @@ test('clone, then remove both through the toolbar and keyboard', async ({ page }
 
 test('a failed call shows a notification saying what failed and what to do', async ({ page }) => {
   await open(page);
+  // Keyboard shortcuts: Ctrl+N opens the wizard; Escape closes it.
+  await page.keyboard.press('Control+N');
+  await expect(page.getByRole('dialog', { name: 'Create Virtual Machine' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Create Virtual Machine' })).toBeHidden();
   await page.getByRole('treeitem', { name: 'win11' }).click();
   // Another process forgets the machine while this page still lists it.
   expect(served.cli(['unregister', 'win11']).status).toBe(0);
