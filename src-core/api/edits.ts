@@ -52,6 +52,12 @@ export const machineEditSchema = z.union([
   z.strictObject({ kind: z.literal('removePortForward'), slot: int, name: text(64) }),
   z.strictObject({ kind: z.literal('serial'), port: z.enum(SERIAL_PORTS), mode: z.enum(SERIAL_MODES), path: text(4096).optional(), tcpPort: int.optional() }),
   z.strictObject({ kind: z.literal('removeSerial'), port: z.enum(SERIAL_PORTS) }),
+  z.strictObject({
+    kind: z.literal('resources'),
+    priority: z.enum(['low', 'normal', 'high']).nullable().optional(),
+    cpuCap: int.nullable().optional(),
+    affinity: z.array(int).max(1024).nullable().optional(),
+  }),
 ]);
 
 export type MachineEdit = z.infer<typeof machineEditSchema>;

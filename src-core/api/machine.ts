@@ -77,6 +77,13 @@ export interface Display {
   vramMiB: number;
 }
 
+/** Host scheduling of the VM process (the VMM applies it at start). */
+export interface Resources {
+  priority?: 'low' | 'normal' | 'high';
+  cpuCap?: number;
+  affinity?: number[];
+}
+
 export interface MachineConfig {
   schemaVersion: number;
   uuid: string;
@@ -92,6 +99,7 @@ export interface MachineConfig {
   network: NetworkAdapter[];
   serial: SerialPort[];
   display: Display;
+  resources?: Resources;
 }
 
 /** One entry of the VM list. An inaccessible VM has only its UUID, path and the reason. */

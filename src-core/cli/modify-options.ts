@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { usageError } from '../api/errors.ts';
 import {
   BOOT_DEVICES, CONTROLLER_TYPES, DISK_FORMATS, DISPLAY_CONTROLLERS, FIRMWARE_TYPES, MEDIUM_TYPES, NIC_MODELS,
-  SERIAL_PORTS, type BootDevice, type ControllerType, type DiskFormat, type DisplayController, type FirmwareType,
+  SERIAL_PORTS, VM_PRIORITIES, type VmPriority, type BootDevice, type ControllerType, type DiskFormat, type DisplayController, type FirmwareType,
   type MediumType, type NicModel, type SerialPortName,
 } from '../library/config.ts';
 import type { MachineEdit } from '../library/edits.ts';
@@ -40,7 +40,10 @@ export function addModifyOptions(cmd: Command): Command {
     .option('--natpf <slot:rule>', 'add a NAT port forward: SLOT:NAME,tcp|udp,[127.0.0.1],HOSTPORT,[GUESTIP],GUESTPORT', collect)
     .option('--natpf-delete <slot:name>', 'remove a NAT port forward', collect)
     .option('--serial <spec>', 'serial port: COMn:none | COMn:file:PATH | COMn:tcp:PORT | COMn:pty', collect)
-    .option('--remove-serial <port>', 'remove a serial port (COM1-COM4)', collect);
+    .option('--remove-serial <port>', 'remove a serial port (COM1-COM4)', collect)
+    .option('--priority <level>', 'host scheduling priority of the VM process: low, normal or high')
+    .option('--cpu-cap <percent>', 'execution cap, percent of one host core (1-100; 100 = no cap)')
+    .option('--affinity <cores>', 'host cores the VM may run on, e.g. 0,1 or 2-3; "" removes');
 }
 
 export interface ModifyOptions {
@@ -67,6 +70,23 @@ export interface ModifyOptions {
   natpfDelete?: string[];
   serial?: string[];
   removeSerial?: string[];
+  priority?: string;
+  cpuCap?: string;
+  affinity?: string;
+}
+
+/** "0,2-3" -> [0, 2, 3]. */
+export function parseCoreList(option: string, spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw usageError(`${option}: "${spec}" is not valid; allowed: host core numbers and ranges like 0,1 or 2-3`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a || b > 1023) throw usageError(`${option}: "${part.trim()}" is not valid; allowed: a core number or a rising range within 0-1023`);
+    for (let c = a; c <= b; c++) if (!out.includes(c)) out.push(c);
+  }
+  return out;
 }
 
 function slotOf(option: string, s: string): number {
@@ -141,6 +161,13 @@ export function editsFromOptions(o: ModifyOptions): MachineEdit[] {
   for (const spec of o.natpf ?? []) edits.push(parseNatpf(spec));
   for (const p of o.removeSerial ?? []) edits.push({ kind: 'removeSerial', port: pick<SerialPortName>('--remove-serial', p.toUpperCase(), SERIAL_PORTS) });
   for (const spec of o.serial ?? []) edits.push(parseSerial(spec));
+  if (o.priority !== undefined || o.cpuCap !== undefined || o.affinity !== undefined) {
+    const r: MachineEdit & { kind: 'resources' } = { kind: 'resources' };
+    if (o.priority !== undefined) r.priority = pick<VmPriority>('--priority', o.priority, VM_PRIORITIES);
+    if (o.cpuCap !== undefined) r.cpuCap = parseIntOption('--cpu-cap', o.cpuCap, 1, 100);
+    if (o.affinity !== undefined) r.affinity = o.affinity.trim() === '' ? null : parseCoreList('--affinity', o.affinity);
+    edits.push(r);
+  }
   return edits;
 }
 

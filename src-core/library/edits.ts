@@ -4,7 +4,7 @@
 import { HangarError } from '../api/errors.ts';
 import type {
   Attachment, BootDevice, ControllerType, DiskFormat, FirmwareType, MachineConfig, MediumType, NicModel, PortForward,
-  SerialMode, SerialPortName, DisplayController,
+  SerialMode, SerialPortName, DisplayController, VmPriority,
 } from './config.ts';
 import { randomMac } from './defaults.ts';
 
@@ -23,7 +23,9 @@ export type MachineEdit =
   | { kind: 'addPortForward'; slot: number; rule: PortForward }
   | { kind: 'removePortForward'; slot: number; name: string }
   | { kind: 'serial'; port: SerialPortName; mode: SerialMode; path?: string; tcpPort?: number }
-  | { kind: 'removeSerial'; port: SerialPortName };
+  | { kind: 'removeSerial'; port: SerialPortName }
+  /** Host scheduling; null removes a setting (back to the default). */
+  | { kind: 'resources'; priority?: VmPriority | null; cpuCap?: number | null; affinity?: number[] | null };
 
 function missing(what: string): HangarError {
   return new HangarError('not-found', what);
@@ -119,6 +121,18 @@ export function applyEdit(cfg: MachineConfig, e: MachineEdit): void {
       if (e.tcpPort !== undefined) s.tcpPort = e.tcpPort;
       cfg.serial.push(s);
       cfg.serial.sort((a, b) => a.port.localeCompare(b.port));
+      return;
+    }
+    case 'resources': {
+      const r = { ...(cfg.resources ?? {}) };
+      if (e.priority === null) delete r.priority;
+      else if (e.priority !== undefined) r.priority = e.priority;
+      if (e.cpuCap === null) delete r.cpuCap;
+      else if (e.cpuCap !== undefined) r.cpuCap = e.cpuCap;
+      if (e.affinity === null) delete r.affinity;
+      else if (e.affinity !== undefined) r.affinity = [...e.affinity];
+      if (Object.keys(r).length) cfg.resources = r;
+      else delete cfg.resources;
       return;
     }
     case 'removeSerial': {

@@ -20,6 +20,8 @@ export function rotateLog(path: string, keep = LOG_KEEP): void {
 export class VmLog {
   private fd: number;
   private size = 0;
+  /** Mirror of every line (the VM process forwards them as `log` events). */
+  onLine: ((level: string, message: string) => void) | undefined;
 
   constructor(readonly path: string, private readonly maxBytes = DEFAULT_MAX_BYTES) {
     mkdirSync(dirname(path), { recursive: true });
@@ -43,6 +45,7 @@ export class VmLog {
       this.size = 0;
     }
     this.size += writeSync(this.fd, line);
+    this.onLine?.(level, message);
   }
 
   info(m: string): void {

@@ -61,6 +61,7 @@ export class VmRunner {
     this.governor = new CapGovernor(spec.cpuCap ?? config.resources?.cpuCap ?? 100);
     this.state = spec.restore ? 'Saved' : 'PoweredOff';
     this.done = new Promise((r) => (this.finish = r));
+    log.onLine = (level, message) => this.emit({ event: 'log', level, message });
   }
 
   get priority(): Priority {
