@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, mkdir, open, rm, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HangarError } from '../api/errors.ts';
@@ -177,6 +177,10 @@ async function importDisk(job: Job, folder: string, f: PackageFile, d: PlannedDi
     if (res.bytes !== d.disk.capacity) {
       report.adjusted(`disk ${d.disk.diskId}`, `${res.bytes} bytes`, `the image's own size; the descriptor declares ${d.disk.capacity}`);
     }
+  } catch (err) {
+    // Errors from the storage layer name the temporary copy; the user knows the package's name.
+    if (err instanceof Error) err.message = err.message.split(tmp).join(f.name).split(basename(tmp)).join(f.name);
+    throw err;
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
