@@ -65,7 +65,8 @@ describe('hostile appliances', () => {
     const mf = `SHA256(a.ovf)= ${sha(ovf)}\nSHA256(d.vmdk)= ${sha(disk)}\n`;
     const file = await tarOf(join(root, 'good.ova'), [['a.ovf', Buffer.from(ovf)], ['a.mf', Buffer.from(mf)], ['d.vmdk', disk]]);
     const lib = new Library(join(root, 'home-good'));
-    await importAppliance({ file, library: lib });
+    const res = await importAppliance({ file, library: lib });
+    expect(res.notes).toEqual([]);
     const vm = await lib.get('evil');
     expect(qemuImg('compare', '-s', source, join(vm.path, '..', 'evil-disk1.qcow2')).status).toBe(0);
   });
@@ -161,5 +162,12 @@ describe('hostile appliances', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'a.ovf'), ovf);
     await refused(join(dir, 'a.ovf'), /d\.vmdk: named in References and used by a disk, but missing from the package/);
+  });
+
+  it('a certificate is accepted and reported as not verified', async () => {
+    const ovf = descriptor([{ href: 'd.vmdk' }]);
+    const file = await tarOf(join(root, 'cert.ova'), [['a.ovf', Buffer.from(ovf)], ['a.cert', Buffer.from('-----BEGIN CERTIFICATE-----\n')], ['d.vmdk', disk]]);
+    const res = await importAppliance({ file, library: new Library(join(root, 'home-cert')) });
+    expect(res.notes).toEqual(['a.cert: the package is signed; the signature was not verified (certificate checking is not implemented)']);
   });
 });
