@@ -138,7 +138,7 @@ class HardwareMapper {
     let note: string | undefined;
     if (it.resourceType === RT.scsi) {
       const subs = sub.split(/\s+/).filter(Boolean);
-      type = subs.length === 1 && subs[0]!.toLowerCase() === 'virtio' ? 'virtio' : 'scsi';
+      type = subs.length === 1 && /^virtio(scsi)?$/i.test(subs[0]!) ? 'virtio' : 'scsi';
       if (type === 'scsi' && subs.length && !subs.some((s) => /^(lsilogic|lsilogicsas|buslogic|virtualscsi|pvscsi)$/i.test(s))) note = `SCSI model ${sub} is not emulated; using Hangar's SCSI controller`;
     } else {
       type = 'sata';

@@ -87,7 +87,8 @@ function controllerItems(w: ItemWriter, ctl: StorageController): Map<number, { p
   }
   const spec = ctl.type === 'sata'
     ? { rt: RT.otherStorage, sub: 'AHCI', desc: 'SATA Controller' }
-    : { rt: RT.scsi, sub: ctl.type === 'virtio' ? 'virtio' : 'lsilogic', desc: ctl.type === 'virtio' ? 'VirtIO Block Controller' : 'SCSI Controller' };
+    // VirtualBox knows a virtio controller only as VirtioSCSI; the guest needs virtio drivers either way.
+    : { rt: RT.scsi, sub: ctl.type === 'virtio' ? 'VirtioSCSI' : 'lsilogic', desc: ctl.type === 'virtio' ? 'VirtIO Controller' : 'SCSI Controller' };
   const id = w.add({ Address: 0, Caption: ctl.name, Description: spec.desc, ElementName: ctl.name, ResourceSubType: spec.sub, ResourceType: spec.rt });
   for (let p = 0; p < 30; p++) at.set(p, { parent: id, address: p });
   return at;

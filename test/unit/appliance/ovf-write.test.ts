@@ -12,6 +12,7 @@ function machine(): ExportMachine {
   config.storage[0]!.attachments.push({ port: 0, type: 'disk', path: 'web.qcow2', format: 'qcow2' });
   config.storage[0]!.attachments.push({ port: 3, type: 'disk', path: 'data.vdi', format: 'vdi' });
   config.storage.push({ name: 'SCSI', type: 'scsi', attachments: [{ port: 5, type: 'disk', path: '/abs/s.raw', format: 'raw' }] });
+  config.storage.push({ name: 'VIRTIO', type: 'virtio', attachments: [] });
   config.network.push({ slot: 2, enabled: false, attachment: 'nat', model: 'rtl8139', mac: '0A:48:47:00:00:02', portForwards: [{ name: 'ssh', protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 2222, guestPort: 22 }] });
   config.serial.push({ port: 'COM1', mode: 'tcp', tcpPort: 4555 });
   config.firmware = { type: 'uefi' };
@@ -61,7 +62,7 @@ describe('OVF writer', () => {
       const c = planImport(env, vs, { diskFormat: 'vdi' }).config;
       expect(c).toMatchObject({ name: m.config.name, osType: 'Debian_64', cpus: 3, memoryMiB: 1536, firmware: { type: 'uefi' }, description: m.config.description });
       expect(c.storage.map((s) => [s.type, s.attachments.map((a) => [a.port, a.type])])).toEqual([
-        ['sata', [[0, 'disk'], [3, 'disk']]], ['ide', [[2, 'optical']]], ['scsi', [[5, 'disk']]],
+        ['sata', [[0, 'disk'], [3, 'disk']]], ['ide', [[2, 'optical']]], ['scsi', [[5, 'disk']]], ['virtio', []],
       ]);
       expect(c.network.map((n) => [n.model, n.mac, n.enabled])).toEqual(m.config.network.map((n) => [n.model, n.mac, n.enabled]));
       expect(c.serial.map((s) => s.port)).toEqual(['COM1']);
