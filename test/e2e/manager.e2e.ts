@@ -71,6 +71,7 @@ test('create a VM through the wizard, with an inline error for invalid memory', 
   await expect(wizard.getByRole('heading', { name: 'Hard Disk' })).toBeVisible();
   await wizard.getByLabel('Create a new virtual hard disk').check();
   await wizard.getByLabel('Disk size (GiB)').fill('1');
+  await page.screenshot({ path: join(SHOTS, 'wizard-disk.png') });
   await wizard.getByRole('button', { name: 'Next' }).click();
 
   await expect(wizard.getByRole('heading', { name: 'Boot Media' })).toBeVisible();
@@ -114,6 +115,9 @@ test('edit settings on several pages; the library has them', async ({ page }) =>
   await expect(dlg.getByText('memoryMiB: 1 is not valid; allowed: a whole number from 4 to 65536 MiB').first()).toBeVisible();
   await expect(dlg.getByRole('button', { name: 'OK' })).toBeDisabled();
   await dlg.getByLabel('Base Memory (MiB)', { exact: true }).fill('768');
+  await dlg.getByRole('tab', { name: 'Storage' }).click();
+  await expect(dlg.getByLabel('SATA medium 1 Image file')).toHaveValue('Debian Web.qcow2');
+  await page.screenshot({ path: join(SHOTS, 'settings-storage.png') });
   await dlg.getByRole('tab', { name: 'Network' }).click();
   await dlg.getByRole('button', { name: 'Add rule' }).click();
   await dlg.getByLabel('Adapter 1 rule 1 Name').fill('ssh');

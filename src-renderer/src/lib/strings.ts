@@ -147,6 +147,7 @@ export const S = {
     initrd: 'Initrd',
     cmdline: 'Kernel command line',
     controllers: 'Storage controllers',
+    controllerLegend: (name: string) => `Controller: ${name}`,
     controllerName: 'Controller name',
     controllerType: 'Controller type',
     addController: 'Add controller',
