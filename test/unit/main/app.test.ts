@@ -109,7 +109,8 @@ describe('desktop shell', () => {
     fake.app.readyResolve();
     await running.ready;
     fake.app.emit('second-instance', {}, ['/opt/Hangar/hangar', b, join(dir, 'thing.ova')]);
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 500 && fake.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (await new Library(join(dir, 'home')).list()).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     const names = (await new Library(join(dir, 'home')).list()).map((m) => (m.accessible ? m.config.name : '?')).sort();
     expect(names).toEqual(['early', 'second']);
     expect(FakeWindow.all[0]!.focused).toBe(true);
@@ -134,7 +135,11 @@ describe('desktop shell', () => {
     w.bounds = { x: 100, y: 120, width: 900, height: 650 };
     w.maximized = true;
     w.emit('close');
-    await new Promise((r) => setTimeout(r, 100));
+    const stateFile = join(dir, 'userData', 'window-state.json');
+    for (let i = 0; i < 500; i++) {
+      if (await readFile(stateFile, 'utf8').then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     expect(JSON.parse(await readFile(join(dir, 'userData', 'window-state.json'), 'utf8'))).toEqual({ x: 100, y: 120, width: 900, height: 650, maximized: true });
     fake = fakeElectron(join(dir, 'userData'));
     running = start();

@@ -51,6 +51,12 @@ function connect(query: string, origin: string | undefined): Promise<{ ws: WebSo
   });
 }
 
+/** Poll until `ok()` holds; the machine running tests is shared, so no fixed sleeps. */
+async function waitFor(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
 const ownOrigin = (): string => `http://127.0.0.1:${server.port}`;
 
 describe('hangar serve: access control', () => {
@@ -114,7 +120,7 @@ describe('hangar serve: service over the WebSocket', () => {
     expect((bad as HangarError).code).toBe('invalid-config');
     expect((bad as HangarError).message).toBe('memoryMiB: 2 is not valid; allowed: a whole number from 4 to 65536 MiB');
 
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => events.length > 0);
     expect(events).toContainEqual({ type: 'machines-changed', uuid: made.config.uuid });
     client.close();
   });
@@ -127,7 +133,7 @@ describe('hangar serve: service over the WebSocket', () => {
     ws.send(JSON.stringify({ id: 7, method: 'rm -rf', params: {} }));
     ws.send(JSON.stringify({ id: 8, method: 'getMachine', params: { ref: 42 } }));
     ws.send(JSON.stringify({ id: 9, method: 'modifyMachine', params: { ref: 'x', edits: [{ kind: 'set', field: 'uuid', value: 'y' }] } }));
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => replies.length >= 4);
     expect(replies).toHaveLength(4);
     for (const r of replies) expect(r).toMatchObject({ ok: false, error: { code: 'usage' } });
     expect(replies[1]).toMatchObject({ id: 7, error: { message: 'unknown service method "rm -rf"' } });
