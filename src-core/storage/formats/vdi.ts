@@ -13,6 +13,7 @@ import {
 } from './vdi-header.ts';
 import type { VdiHeader } from './vdi-header.ts';
 import { checkVdi } from './vdi-check.ts';
+import { resizeVdi } from './vdi-resize.ts';
 import { findVdiParent } from './vdi-parent.ts';
 
 export interface VdiOpenOptions extends OpenOptions {
@@ -382,4 +383,5 @@ export const vdiFormat: ImageFormat & { open(path: string, opts?: VdiOpenOptions
   open: (path: string, opts: VdiOpenOptions = {}) => openVdi(path, opts, 0, new Set()),
   create: createVdi,
   check: checkVdi,
+  resize: resizeVdi,
 };

@@ -40,23 +40,29 @@ export async function checkVhd(path: string, opts: CheckOptions = {}): Promise<C
       const span = bitmap + dyn.blockSize;
       const dataEnd = footerAtEnd ? file.size - 512 : roundUp(file.size, 512);
       const batEnd = roundUp(dyn.tableOffset + dyn.maxTableEntries * 4, 512);
-      const metaEnd = Math.max(dynOff + 1024, batEnd);
-      const used: [number, number, number][] = [];
+      // Metadata and blocks as spans of the file: overlaps are corruption, gaps are leaks.
+      const spans: [number, number, string][] = [
+        [0, 512, 'the footer copy'],
+        [dynOff, dynOff + 1024, 'the dynamic header'],
+        [dyn.tableOffset, batEnd, 'the block table'],
+      ];
       for (let b = 0; b < n; b++) {
         const e = bat.getUint32(b * 4);
         if (e === VHD_BAT_FREE) continue;
         const from = e * 512;
-        const overlaps = (a: number, z: number) => from < z && a < from + span;
         if (from + span > dataEnd) bad(`block ${b} lies past the end of the data`);
-        else if (overlaps(0, 512) || overlaps(dynOff, dynOff + 1024) || overlaps(dyn.tableOffset, batEnd)) bad(`block ${b} overlaps the image's metadata`);
-        else used.push([from, from + span, b]);
+        else spans.push([from, from + span, `block ${b}`]);
       }
-      used.sort((x, y) => x[0] - y[0]);
-      let at = metaEnd;
-      for (const [from, to, b] of used) {
-        if (from < at) bad(`block ${b} overlaps another block`);
+      spans.sort((x, y) => x[0] - y[0]);
+      let at = 0;
+      let last = '';
+      for (const [from, to, what] of spans) {
+        if (from < at) bad(`${what} overlaps ${last}`);
         else if (from > at) res.leaks++;
-        at = Math.max(at, to);
+        if (to > at) {
+          at = to;
+          last = what;
+        }
       }
       if (dataEnd > at) res.leaks++;
       if (res.leaks > 0) res.messages.push(`${res.leaks} region(s) of the file are used by no block (leaked space)`);

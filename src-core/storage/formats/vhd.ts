@@ -13,6 +13,7 @@ import {
 } from './vhd-footer.ts';
 import type { VhdDynHeader, VhdFooter } from './vhd-footer.ts';
 import { checkVhd } from './vhd-check.ts';
+import { resizeVhd } from './vhd-resize.ts';
 import { findVhdParent } from './vhd-parent.ts';
 
 type Run = { offset: number; length: number; allocated: boolean; zero?: boolean };
@@ -394,4 +395,5 @@ export const vhdFormat: ImageFormat = {
   open: (path: string, opts: OpenOptions = {}) => openVhd(path, opts),
   create: createVhd,
   check: checkVhd,
+  resize: resizeVhd,
 };

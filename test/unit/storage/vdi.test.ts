@@ -284,3 +284,47 @@ describe('VDI check', () => {
     expect((await vdiFormat.check!(p)).corruptions).toBe(1);
   });
 });
+
+describe('VDI resize', () => {
+  it('grows dynamic and fixed images that qemu-img then checks clean', async () => {
+    const p = tmp.path('rs.vdi');
+    qemuImg('create', '-f', 'vdi', p, '5M');
+    qemuIo('vdi', p, 'write -P 0x41 0 4096', 'write -P 0x42 4194304 4096');
+    const model = qemuRaw(p, 'vdi', tmp.path('rs0.raw'));
+    await vdiFormat.resize!(p, 20 * MiB);
+    const img = await vdiFormat.open(p);
+    expect(img.capacity).toBe(20 * MiB);
+    await img.write(pattern(5000, 6), 19 * MiB);
+    await img.close();
+    const want = Buffer.concat([model, Buffer.alloc(15 * MiB)]);
+    want.set(pattern(5000, 6), 19 * MiB);
+    expect(qemuImgStatus('check', '-f', 'vdi', p).status).toBe(0);
+    writeFileSync(tmp.path('rs.raw'), want);
+    expect(qemuImgStatus('compare', '-f', 'vdi', '-F', 'raw', p, tmp.path('rs.raw')).status).toBe(0);
+    // Past the room the block map has before the data: refused while data exists.
+    await expect(vdiFormat.resize!(p, 300 * MiB)).rejects.toMatchObject({ code: 'unsupported' });
+    // Shrinking away a block that holds data is refused; an empty tail can go.
+    await expect(vdiFormat.resize!(p, 10 * MiB, { shrink: true })).rejects.toMatchObject({ code: 'unsupported' });
+    await vdiFormat.resize!(p, 19 * MiB + 8192, { shrink: true });
+    expect(qemuImgStatus('check', '-f', 'vdi', p).status).toBe(0);
+    const cut = qemuRaw(p, 'vdi', tmp.path('rs-cut.raw'));
+    expect(cut.equals(want.subarray(0, 19 * MiB + 8192))).toBe(true);
+    const f = tmp.path('rs-fixed.vdi');
+    await vdiFormat.create(f, 2 * MiB, { subformat: 'fixed' });
+    await vdiFormat.resize!(f, 4 * MiB);
+    expect(qemuImgStatus('check', '-f', 'vdi', f).status).toBe(0);
+    const fi = await vdiFormat.open(f);
+    await fi.write(pattern(4096, 7), 3 * MiB);
+    await fi.close();
+    expect(qemuRaw(f, 'vdi', tmp.path('rsf.raw')).subarray(3 * MiB, 3 * MiB + 4096).equals(Buffer.from(pattern(4096, 7)))).toBe(true);
+    // An empty image may grow past the map's room: its data area just moves.
+    const e = tmp.path('rs-empty.vdi');
+    await vdiFormat.create(e, MiB);
+    await vdiFormat.resize!(e, 600 * MiB);
+    expect(qemuImgStatus('check', '-f', 'vdi', e).status).toBe(0);
+    const ei = await vdiFormat.open(e);
+    await ei.write(pattern(512, 8), 599 * MiB);
+    await ei.close();
+    expect(qemuImgStatus('check', '-f', 'vdi', e).status).toBe(0);
+  });
+});

@@ -383,3 +383,49 @@ describe('VHD check', () => {
     expect(await vhdFormat.check!(q)).toMatchObject({ corruptions: 0, leaks: 0 });
   });
 });
+
+describe('VHD resize', () => {
+  it('grows and shrinks fixed disks to exact sizes', async () => {
+    const p = tmp.path('rs-fixed.vhd');
+    await vhdFormat.create(p, 3 * MiB, { subformat: 'fixed' });
+    let img = await vhdFormat.open(p);
+    await img.write(pattern(3 * MiB, 21), 0);
+    await img.close();
+    const grown = 5 * MiB + 1536;
+    await vhdFormat.resize!(p, grown);
+    expect(qemuVirtualSize(p)).toBe(grown);
+    const model = Buffer.alloc(grown);
+    model.set(pattern(3 * MiB, 21), 0);
+    expect(qemuImgStatus('compare', '-f', 'vpc', '-F', 'raw', p, writeRaw(tmp.path('rs1.raw'), model)).status).toBe(0);
+    await expect(vhdFormat.resize!(p, 2 * MiB)).rejects.toMatchObject({ code: 'usage' });
+    await vhdFormat.resize!(p, 2 * MiB, { shrink: true });
+    img = await vhdFormat.open(p, { readOnly: true });
+    expect(img.capacity).toBe(2 * MiB);
+    expect((await readWhole(img)).equals(model.subarray(0, 2 * MiB))).toBe(true);
+    await img.close();
+    expect(readFileSync(p).length).toBe(2 * MiB + 512);
+  });
+
+  it('grows a dynamic disk past its block table and keeps every block', async () => {
+    const p = tmp.path('rs-dyn.vhd');
+    qemuImg('create', '-f', 'vpc', '-o', 'subformat=dynamic,force_size=on', p, '5M');
+    qemuIo('vpc', p, 'write -P 0x31 0 65536', 'write -P 0x32 4194304 65536');
+    const model = qemuRaw(p, 'vpc', tmp.path('rs-dyn0.raw'));
+    await vhdFormat.resize!(p, 13 * MiB);
+    expect(qemuVirtualSize(p)).toBe(13 * MiB);
+    const img = await vhdFormat.open(p);
+    await img.write(pattern(70000, 5), 12 * MiB);
+    await img.close();
+    const want = Buffer.concat([model, Buffer.alloc(8 * MiB)]);
+    want.set(pattern(70000, 5), 12 * MiB);
+    expect(qemuImgStatus('compare', '-f', 'vpc', '-F', 'raw', p, writeRaw(tmp.path('rs-dyn.raw'), want)).status).toBe(0);
+    const chk = await vhdFormat.check!(p);
+    expect(chk.corruptions).toBe(0);
+    expect(chk.leaks).toBe(1); // the old block table
+    await vhdFormat.resize!(p, 3 * MiB, { shrink: true });
+    const small = await vhdFormat.open(p, { readOnly: true });
+    expect((await readWhole(small)).equals(want.subarray(0, 3 * MiB))).toBe(true);
+    await small.close();
+    expect((await vhdFormat.check!(p)).corruptions).toBe(0);
+  });
+});
