@@ -127,13 +127,16 @@ export async function exportAppliance(req: ExportRequest): Promise<ExportResult>
     const digests: { file: string; sha256: string }[] = [{ file: ovfName, sha256: createHash('sha256').update(ovfText).digest('hex') }];
     const diskList = machines.flatMap((m) => [...m.disks.values()]);
     const withManifest = req.manifest !== false;
-    if (withManifest) {
+    // An OVA's manifest is filled in after the disks stream into the archive (hashed on the
+    // way); only the folder form needs a separate pass over the disks.
+    if (withManifest && !isOva) {
       for (const d of diskList) {
         req.onProgress?.(`checksum ${d.href}`, 0, d.size);
         digests.push({ file: d.href, sha256: await sha256File(diskFile(all.find((s) => s.diskId === d.diskId)!)) });
       }
     }
-    const mfText = Buffer.from(formatManifest(digests), 'utf8');
+    const placeholder = (d: ExportDisk) => ({ file: d.href, sha256: '0'.repeat(64) });
+    const mfText = Buffer.from(formatManifest(isOva ? [...digests, ...diskList.map(placeholder)] : digests), 'utf8');
     const files = [{ name: ovfName, size: ovfText.length }, ...(withManifest ? [{ name: `${base}.mf`, size: mfText.length }] : []), ...diskList.map((d) => ({ name: d.href, size: d.size }))];
     if (isOva) {
       const partial = join(outDir, `${tmpTag}.partial`);
@@ -142,17 +145,26 @@ export async function exportAppliance(req: ExportRequest): Promise<ExportResult>
       try {
         const tar = new TarWriter(fh, basename(output));
         await tar.addBuffer(ovfName, ovfText);
-        if (withManifest) await tar.addBuffer(`${base}.mf`, mfText);
+        const mfAt = withManifest ? await tar.reserve(`${base}.mf`, mfText.length) : 0;
         const total = diskList.reduce((s, d) => s + d.size, 0);
         let done = 0;
         for (const d of diskList) {
           const src = diskFile(all.find((s) => s.diskId === d.diskId)!);
-          await tar.addStream(d.href, d.size, createReadStream(src, { highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>, (k) => {
+          const hash = createHash('sha256');
+          const hashed = async function* (): AsyncGenerator<Buffer> {
+            for await (const c of createReadStream(src, { highWaterMark: 4 << 20 })) {
+              hash.update(c as Buffer);
+              yield c as Buffer;
+            }
+          };
+          await tar.addStream(d.href, d.size, hashed(), (k) => {
             done += k;
             req.onProgress?.('writing archive', done, total);
           });
+          digests.push({ file: d.href, sha256: hash.digest('hex') });
           await rm(src, { force: true });
         }
+        if (withManifest) await tar.patch(mfAt, Buffer.from(formatManifest(digests), 'utf8'), mfText.length);
         await tar.finish();
         await fh.sync();
       } finally {

@@ -42,6 +42,24 @@ export class TarWriter {
     if (pad) await this.put(new Uint8Array(pad));
   }
 
+  /**
+   * Add a file whose content is not known yet but whose size is: zeros now, the real bytes later
+   * through patch(). Returns where the content starts. (The manifest precedes the disks in an
+   * OVA, but its digests are computed while the disks stream in.)
+   */
+  async reserve(name: string, size: number): Promise<number> {
+    await this.put(fileHeader(name, size));
+    const at = this.pos;
+    await this.put(new Uint8Array(size + ((BLOCK - (size % BLOCK)) % BLOCK)));
+    return at;
+  }
+
+  async patch(at: number, data: Uint8Array, size: number): Promise<void> {
+    if (data.length !== size) throw new Error(`tar: patch of ${data.length} bytes into a ${size}-byte reservation`);
+    let off = 0;
+    while (off < data.length) off += (await this.fh.write(data, off, data.length - off, at + off)).bytesWritten;
+  }
+
   /** End-of-archive: two zero blocks. */
   async finish(): Promise<void> {
     await this.put(new Uint8Array(2 * BLOCK));

@@ -46,6 +46,19 @@ describe('tar writer', () => {
     expect((await readAll(path)).map((e) => e.name)).toEqual(['x.ovf', 'x.mf', long]);
   });
 
+  it('fills a reserved entry afterwards (the manifest written after the disks it covers)', async () => {
+    const path = join(dir, 'r.tar');
+    const fh = await open(path, 'w');
+    const w = new TarWriter(fh, 'r.tar');
+    const at = await w.reserve('x.mf', 5);
+    await w.addBuffer('d.vmdk', Buffer.from('disk'));
+    await w.patch(at, Buffer.from('hello'), 5);
+    await expect(w.patch(at, Buffer.from('toolong'), 5)).rejects.toThrow(/patch of 7 bytes/);
+    await w.finish();
+    await fh.close();
+    expect(execFileSync('tar', ['-xOf', path, 'x.mf'], { encoding: 'utf8' })).toBe('hello');
+  });
+
   it('refuses a source that is shorter or longer than declared', async () => {
     const fh = await open(join(dir, 'bad.tar'), 'w');
     const w = new TarWriter(fh, 'bad.tar');
