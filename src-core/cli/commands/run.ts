@@ -29,6 +29,8 @@ export function parseSerialSpec(spec: string): SerialSpec {
 }
 
 interface SerialAttachment {
+  /** Resolves when the guest may start (TCP waits for its first client, as QEMU's server,wait). */
+  ready?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,8 +92,11 @@ function attachFile(machine: Machine, path: string): SerialAttachment {
 
 async function attachTcp(machine: Machine, port: number): Promise<SerialAttachment> {
   const clients = new Set<Socket>();
+  let firstClient!: () => void;
+  const ready = new Promise<void>((r) => (firstClient = r));
   const server: Server = createServer((sock) => {
     clients.add(sock);
+    firstClient();
     sock.on('data', (d) => machine.sendSerial(0, d));
     sock.on('close', () => clients.delete(sock));
     sock.on('error', () => clients.delete(sock));
@@ -100,15 +105,21 @@ async function attachTcp(machine: Machine, port: number): Promise<SerialAttachme
     server.once('error', (err) => reject(new HangarError('io', `--serial tcp:127.0.0.1:${port}: ${err.message}`)));
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  process.stderr.write(`hangar: serial console on tcp 127.0.0.1:${port}\n`);
+  process.stderr.write(`hangar: waiting for a connection to the serial console on 127.0.0.1:${port}\n`);
   const sub = machine.onSerialOutput((p, data) => {
     if (p === 0) for (const c of clients) c.write(data);
   });
   return {
+    ready,
     close: () => new Promise<void>((resolve) => {
       sub.dispose();
-      for (const c of clients) c.destroy();
-      server.close(() => resolve());
+      // end(), not destroy(): let the last console bytes reach the client first.
+      for (const c of clients) c.end();
+      const t = setTimeout(() => { for (const c of clients) c.destroy(); }, 2000);
+      server.close(() => {
+        clearTimeout(t);
+        resolve();
+      });
     }),
   };
 }
@@ -156,6 +167,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   if (serial.kind !== 'stdio' || !process.stdin.isTTY) process.on('SIGINT', onSignal);
   try {
+    await attachment.ready;
     const reason = await machine.run();
     // Power-off, Ctrl-A X, a signal, or a reboot with --no-reboot: all clean exits.
     if (reason === 'debug-exit') return machine.debugExitStatus & 0xff;

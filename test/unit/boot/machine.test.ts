@@ -4,7 +4,7 @@
 // tables and GDT), hidden in a synthetic bzImage at offset 0x200 of the protected-mode part.
 import { describe, expect, it } from 'vitest';
 import { Cpu } from '../../../src-core/engine/cpu/cpu.ts';
-import { Machine, type MachineConfig } from '../../../src-core/engine/machine.ts';
+import { Machine, type CpuFactoryContext, type MachineConfig } from '../../../src-core/engine/machine.ts';
 import { makeBzImage } from './bzimage-fixture.ts';
 
 function hex(s: string): Uint8Array {
@@ -111,7 +111,7 @@ describe('PC machine', () => {
   });
 
   it('rejects bad configurations with clear errors', () => {
-    const cpu = ({ memory, io }: { memory: never; io: never }) => new Cpu(memory, io);
+    const cpu = ({ memory, io }: CpuFactoryContext) => new Cpu(memory, io);
     expect(() => new Machine({ memoryMiB: 8, createCpu: cpu })).toThrow(/at least 16/);
     expect(() => new Machine({ memoryMiB: 32, cpus: 0, createCpu: cpu })).toThrow(/cpus must be/);
     expect(() => new Machine({ memoryMiB: 32, kernel: new Uint8Array(1000), createCpu: cpu })).toThrow(/not a Linux bzImage/);
