@@ -7,7 +7,9 @@ import { startApp } from './app.ts';
 
 startApp(electron, {
   home: hangarHome(),
+  // Bundled layout (src-main/build.ts): dist/main/{main,preload}.js beside dist/renderer.
   preload: join(import.meta.dirname, 'preload.js'),
+  rendererRoot: join(import.meta.dirname, '..', 'renderer'),
   argv: process.argv,
   platform: process.platform,
 });
