@@ -17,8 +17,8 @@ export const VDI_BLOCK_ZERO = 0xfffffffe;
 export const VDI_HEADER_BYTES = 512;
 const HEADER_SIZE_V1 = 0x180; // up to and including the parent-modification UUID
 const HEADER_SIZE_V1_PLUS = 0x190; // VirtualBox adds the LCHS geometry
-/** Bounds on untrusted fields: 256 MiB blocks, 64 Mi blocks (a 256 MiB block map). */
-const MAX_BLOCK_SIZE = 256 * 2 ** 20;
+/** Bounds on untrusted fields: 64 MiB blocks (VirtualBox uses 1 MiB), 64 Mi blocks (a 256 MiB map). */
+const MAX_BLOCK_SIZE = 64 * 2 ** 20;
 const MAX_BLOCKS = 64 * 2 ** 20;
 
 export interface VdiHeader {

@@ -77,7 +77,11 @@ export class ImageFile {
     }
   }
 
-  async read(len: number, pos: number, what?: string): Promise<Uint8Array> {
+  async read(len: number, pos: number, what = 'data'): Promise<Uint8Array> {
+    // Check before allocating: len often comes from an untrusted header field.
+    if (!Number.isSafeInteger(len) || len < 0 || !Number.isSafeInteger(pos) || pos < 0 || pos + len > this.size) {
+      throw corrupt(this.path, `${what} at offset ${pos} (+${len}) lies past the end of the file (${this.size} bytes): truncated or damaged image`);
+    }
     const buf = new Uint8Array(len);
     await this.readInto(buf, pos, what);
     return buf;

@@ -342,8 +342,8 @@ async function createVdi(path: string, size: number, opts: CreateOptions = {}): 
   if (!Number.isSafeInteger(size) || size < 0 || size % 512 !== 0 || size > MAX_VIRTUAL_SIZE) {
     throw new HangarError('usage', `VDI size ${size} must be a multiple of 512 bytes, at most 64 TiB`);
   }
-  if (blockSize < 512 || blockSize > 256 * 2 ** 20 || (blockSize & (blockSize - 1)) !== 0) {
-    throw new HangarError('usage', `VDI block size ${blockSize} must be a power of two between 512 bytes and 256 MiB`);
+  if (blockSize < 512 || blockSize > 64 * 2 ** 20 || (blockSize & (blockSize - 1)) !== 0) {
+    throw new HangarError('usage', `VDI block size ${blockSize} must be a power of two between 512 bytes and 64 MiB`);
   }
   const blocks = Math.ceil(size / blockSize);
   const offsetBmap = VDI_HEADER_BYTES;

@@ -182,7 +182,7 @@ export function parseVhdDynHeader(path: string, b: Uint8Array, fileSize: number)
   const tableOffset = Number(dv.getBigUint64(16));
   const maxTableEntries = dv.getUint32(28);
   const blockSize = dv.getUint32(32);
-  if (blockSize < 4096 || blockSize > 256 * 2 ** 20 || (blockSize & (blockSize - 1)) !== 0) throw corrupt(path, `VHD block size ${blockSize} is invalid`);
+  if (blockSize < 4096 || blockSize > 32 * 2 ** 20 || (blockSize & (blockSize - 1)) !== 0) throw corrupt(path, `VHD block size ${blockSize} is invalid`);
   if (maxTableEntries > 2 ** 24) throw unsupported(path, `VHD block table of ${maxTableEntries} entries is too large`);
   if (tableOffset % 512 !== 0 || tableOffset + maxTableEntries * 4 > fileSize) throw corrupt(path, 'VHD block table lies outside the file');
   const nameBytes = b.subarray(64, 576);

@@ -364,8 +364,8 @@ async function createVhd(path: string, size: number, opts: CreateOptions = {}): 
     throw new HangarError('usage', `VHD size ${size} must be a multiple of 512 bytes, at most 2040 GiB`);
   }
   const blockSize = opts.cluster ?? 2 * 1024 * 1024;
-  if (blockSize < 4096 || blockSize > 256 * 2 ** 20 || (blockSize & (blockSize - 1)) !== 0) {
-    throw new HangarError('usage', `VHD block size ${blockSize} must be a power of two between 4 KiB and 256 MiB`);
+  if (blockSize < 4096 || blockSize > 32 * 2 ** 20 || (blockSize & (blockSize - 1)) !== 0) {
+    throw new HangarError('usage', `VHD block size ${blockSize} must be a power of two between 4 KiB and 32 MiB`);
   }
   const footer = serializeVhdFooter(newVhdFooter(size, sub === 'fixed' ? VHD_TYPE_FIXED : VHD_TYPE_DYNAMIC, randomUuidBytes()));
   const file = await ImageFile.create(path);

@@ -4,8 +4,8 @@
 import { corrupt } from './vdi-vhd-vmdk-common.ts';
 import type { ImageFile } from './vdi-vhd-vmdk-common.ts';
 
-/** Clean GTs kept in memory before the cache is trimmed (16 Ki GTs of 2 KiB = 32 MiB). */
-const MAX_CACHED_GTS = 16384;
+/** Bytes of clean GTs kept in memory before the cache is trimmed. */
+const MAX_CACHED_BYTES = 32 * 2 ** 20;
 
 export class GrainTables {
   /** Tables changed since the last flush (index into the GD). */
@@ -74,9 +74,10 @@ export class GrainTables {
   private pinned = false;
 
   private trim(): void {
-    if (this.pinned || this.cache.size < MAX_CACHED_GTS) return;
+    const limit = Math.max(64, Math.floor(MAX_CACHED_BYTES / this.gtBytes));
+    if (this.pinned || this.cache.size < limit) return;
     for (const i of this.cache.keys()) {
-      if (this.cache.size < MAX_CACHED_GTS / 2) break;
+      if (this.cache.size < limit / 2) break;
       if (!this.dirtyGT.has(i) && !this.newGT.has(i)) this.cache.delete(i);
     }
   }

@@ -18,6 +18,8 @@ export const MARKER_FOOTER = 3;
 const MAX_GRAIN_SECTORS = 4096;
 const MAX_GTES_PER_GT = 4096;
 export const MAX_GD_ENTRIES = 4 * 2 ** 20;
+/** 512 MiB of grain tables: a 2 TiB disk with 64 KiB grains needs 128 MiB. */
+const MAX_GT_BYTES = 512 * 2 ** 20;
 
 export interface SparseHeader {
   version: number;
@@ -74,6 +76,8 @@ export function parseSparseHeader(path: string, b: Uint8Array): SparseHeader {
     throw unsupported(path, `VMDK compression algorithm ${h.compressAlgorithm}`);
   }
   if (gdEntries(h) > MAX_GD_ENTRIES) throw unsupported(path, `VMDK grain directory of ${gdEntries(h)} entries is too large`);
+  // All grain tables together (what a stream-optimized writer keeps in memory) stay bounded.
+  if (gdEntries(h) * n * 4 > MAX_GT_BYTES) throw unsupported(path, `VMDK grain tables of ${gdEntries(h) * n * 4} bytes are too large`);
   return h;
 }
 
