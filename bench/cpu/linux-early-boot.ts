@@ -2,8 +2,11 @@
 // interpreter with only a stub UART, and print the kernel's serial output. It exercises the
 // decompressor and early kernel init on this CPU alone; the real machine (devices, timers,
 // interrupt controllers) lives in engine/ and boots the full system.
-// Run: npx tsx bench/cpu/linux-early-boot.ts <vmlinuz> [instructions-in-millions]
+// Run: npx tsx bench/cpu/linux-early-boot.ts <vmlinuz> [instructions-in-millions] [--vmlinux]
+// With --vmlinux the XZ payload is unpacked with the host's xz and the kernel ELF is loaded
+// directly (skipping the decompressor, as a PVH-style loader would).
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { MemoryBus } from '../../src-core/engine/bus-memory.ts';
 import { IoBus } from '../../src-core/engine/bus-io.ts';
 import { Cpu } from '../../src-core/engine/cpu/cpu.ts';
@@ -29,7 +32,27 @@ const pmOff = (setupSects + 1) * 512;
 const zp = 0x7000;
 const hdrEnd = 0x202 + image[0x201]!;
 bus.writeBytes(zp + 0x1f1, image.subarray(0x1f1, hdrEnd));
-bus.writeBytes(0x100000, image.subarray(pmOff));
+let entry = 0x100200;
+if (process.argv.includes('--vmlinux')) {
+  const magic = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+  const at = image.indexOf(magic);
+  const xz = spawnSync('xz', ['-dc'], { input: image.subarray(at), maxBuffer: 1 << 30 });
+  const elf = xz.stdout as Buffer;
+  if (elf.readUInt32BE(0) !== 0x7f454c46) throw new Error('no ELF kernel inside the XZ payload');
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phnum = elf.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * 56;
+    if (elf.readUInt32LE(ph) !== 1) continue; // PT_LOAD
+    const off = Number(elf.readBigUInt64LE(ph + 8));
+    const paddr = Number(elf.readBigUInt64LE(ph + 24));
+    const filesz = Number(elf.readBigUInt64LE(ph + 32));
+    bus.writeBytes(paddr, elf.subarray(off, off + filesz));
+  }
+  const e = elf.readBigUInt64LE(0x18);
+  entry = Number(e >= 0xffffffff80000000n ? e - 0xffffffff80000000n : e);
+  console.log(`vmlinux: ${elf.length} bytes, entry phys 0x${entry.toString(16)}`);
+} else bus.writeBytes(0x100000, image.subarray(pmOff));
 const cmdline = 'console=ttyS0 earlyprintk=serial,ttyS0,115200 lpj=1000000 nokaslr noapic nolapic tsc=reliable panic=-1\0';
 bus.writeBytes(0x20000, new TextEncoder().encode(cmdline));
 const dv = new DataView(bus.ram.buffer);
@@ -54,7 +77,7 @@ dv.setBigUint64(0x9000, 0xa003n, true);
 dv.setBigUint64(0xa000, 0xb003n, true);
 for (let i = 0; i < 512; i++) dv.setBigUint64(0xb000 + i * 8, BigInt(i * 0x200000 + 0x83), true);
 cpu.setBootState({
-  mode: 'long64', rip: 0x100200, rsp: 0x8ff0, rsi: zp, cr3: 0x9000, cr4: 0x20, efer: 0x500,
+  mode: 'long64', rip: entry, rsp: 0x8ff0, rsi: zp, cr3: 0x9000, cr4: 0x20, efer: 0x500,
   gdt: { base: 0x500, limit: 0x1f },
   cs: { selector: 0x10, base: 0, limit: 0xffffffff, attributes: 0xa09b },
   data: { selector: 0x18, base: 0, limit: 0xffffffff, attributes: 0xc093 },
@@ -64,6 +87,7 @@ const t0 = performance.now();
 let lastRip = 0;
 while (cpu.instructionCount < budget) {
   cpu.run(1_000_000);
+  if (process.argv.includes('--trace') && cpu.instructionCount % 50_000_000 < 1_000_000) console.log(`  ${cpu.instructionCount / 1e6}M rip=${cpu.rip.toString(16)}`);
   if (cpu.halted) {
     console.log(`halted at rip=${cpu.rip.toString(16)} IF=${(cpu.flags >> 9) & 1}`);
     break;

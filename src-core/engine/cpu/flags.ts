@@ -156,6 +156,45 @@ export function setArith(c: Cpu, f: number): void {
 
 /** Condition codes 0-15 (the low nibble of Jcc/SETcc/CMOVcc). */
 export function cond(c: Cpu, cc: number): boolean {
+  if ((cc >> 1) === 2) return getZF(c) !== ((cc & 1) !== 0); // E / NE: zero test only
+  const op = c.flOp;
+  // Fast paths: compare/subtract and logic results below 64 bits decide without
+  // materialising all flags.
+  if (op === FL_SUB && c.flSize !== 64) {
+    const size = c.flSize;
+    const sh = 32 - size;
+    const a = c.flA, b = c.flB;
+    let r2: boolean;
+    switch (cc >> 1) {
+      case 1: r2 = (a << sh) >>> 0 < (b << sh) >>> 0; break; // B
+      case 2: r2 = ((a - b) << sh) === 0; break; // E
+      case 3: r2 = (a << sh) >>> 0 <= (b << sh) >>> 0; break; // BE
+      case 6: r2 = (a << sh) < (b << sh); break; // L
+      case 7: r2 = (a << sh) <= (b << sh); break; // LE
+      default: return condSlow(c, cc);
+    }
+    return (cc & 1) ? !r2 : r2;
+  }
+  if (op === FL_LOGIC) {
+    const size = c.flSize;
+    let zero: boolean;
+    let neg: boolean;
+    if (size === 64) { zero = (c.flRes | c.flResH) === 0; neg = c.flResH < 0; }
+    else { const sh = 32 - size; zero = (c.flRes << sh) === 0; neg = (c.flRes << sh) < 0; }
+    let r2: boolean;
+    switch (cc >> 1) {
+      case 0: case 1: r2 = false; break; // OF = CF = 0
+      case 2: case 3: r2 = zero; break; // E, BE
+      case 4: case 6: r2 = neg; break; // S, L (SF != OF with OF = 0)
+      case 7: r2 = zero || neg; break; // LE
+      default: return condSlow(c, cc);
+    }
+    return (cc & 1) ? !r2 : r2;
+  }
+  return condSlow(c, cc);
+}
+
+function condSlow(c: Cpu, cc: number): boolean {
   let r: boolean;
   switch (cc >> 1) {
     case 0: r = (getFlags(c) & OF) !== 0; break;

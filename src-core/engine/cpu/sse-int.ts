@@ -60,14 +60,22 @@ function shiftLanes(d: Uint8Array, n: number, laneBits: number, kind: number, cn
 }
 
 /** Apply SIMD op `op` (0F-map low byte) to dst with source s, both `n` bytes. */
-export function simdInt(op: SimdOp, d: Uint8Array, s: Uint8Array, n: number): void {
+/** Typed views of one register (created once per register, not per instruction). */
+export interface RegViews {
+  u8: Uint8Array;
+  i8: Int8Array;
+  i16: Int16Array;
+  i32: Int32Array;
+}
+
+export function viewsOf(buf: ArrayBuffer, off: number, n: number): RegViews {
+  return { u8: new Uint8Array(buf, off, n), i8: new Int8Array(buf, off, n), i16: new Int16Array(buf, off, n / 2), i32: new Int32Array(buf, off, n / 4) };
+}
+
+export function simdInt(op: SimdOp, dv: RegViews, sv: RegViews, n: number): void {
   const code = op.code;
-  const d8 = new Int8Array(d.buffer, d.byteOffset, n);
-  const s8 = new Int8Array(s.buffer, s.byteOffset, n);
-  const d16 = new Int16Array(d.buffer, d.byteOffset, n / 2);
-  const s16 = new Int16Array(s.buffer, s.byteOffset, n / 2);
-  const d32 = new Int32Array(d.buffer, d.byteOffset, n / 4);
-  const s32 = new Int32Array(s.buffer, s.byteOffset, n / 4);
+  const d = dv.u8, s = sv.u8;
+  const d8 = dv.i8, s8 = sv.i8, d16 = dv.i16, s16 = sv.i16, d32 = dv.i32, s32 = sv.i32;
   switch (code) {
     case 0x60: case 0x68: { // PUNPCKxBW
       const h = code === 0x68 ? n / 2 : 0;

@@ -7,7 +7,8 @@ import { CF, CR0_EM, CR0_TS, CR4_OSFXSR, EX_GP, EX_NM, EX_UD, PF, TWO32, ZF } fr
 import { getFlags, setArith } from './flags.ts';
 import { memLin, getReg, setReg, readRM } from './operands.ts';
 import { F64HI, bitsToF32, bitsToF64, cmpPred, f32Op, f32ToBits, f64Op, f64ToBits, roundMx } from './sse-float.ts';
-import { simdInt, simdShiftImm, SIMD_OPS } from './sse-int.ts';
+import { simdInt, simdShiftImm, SIMD_OPS, viewsOf } from './sse-int.ts';
+import type { RegViews } from './sse-int.ts';
 
 /** Opcodes (0x1xx = 0F map) handled here. */
 export function isSseOpcode(op: number): boolean {
@@ -17,7 +18,19 @@ export function isSseOpcode(op: number): boolean {
 
 // A 16-byte scratch operand (memory sources) with views.
 const TMP = new Int32Array(4);
-const TMP8 = new Uint8Array(TMP.buffer);
+const TMP16V = viewsOf(TMP.buffer, 0, 16);
+const TMP8V = viewsOf(TMP.buffer, 0, 8);
+const xmmViews = new WeakMap<Int32Array, RegViews[]>();
+const mmxViews = new WeakMap<Int32Array, RegViews[]>();
+function regViews(cache: WeakMap<Int32Array, RegViews[]>, arr: Int32Array, bytes: number, count: number): RegViews[] {
+  let v = cache.get(arr);
+  if (!v) {
+    v = [];
+    for (let i = 0; i < count; i++) v.push(viewsOf(arr.buffer as ArrayBuffer, arr.byteOffset + i * bytes, bytes));
+    cache.set(arr, v);
+  }
+  return v;
+}
 
 function checkSse(c: Cpu): void {
   if (c.cr0 & CR0_EM || !(c.cr4 & CR4_OSFXSR)) c.fault(EX_UD);
@@ -101,14 +114,13 @@ export function execSse(c: Cpu, ins: Instr): void {
     if (mp === 1) {
       checkSse(c);
       const align = ins.mod !== 3;
-      const s = src128(c, ins, align);
-      simdInt(simd, new Uint8Array(c.xmm.buffer, ins.reg * 16, 16), TMP8, 16);
-      void s;
+      src128(c, ins, align);
+      simdInt(simd, regViews(xmmViews, c.xmm, 16, 16)[ins.reg]!, TMP16V, 16);
     } else {
       if (simd.sseOnly) c.fault(EX_UD);
       checkMmx(c);
       srcMmx(c, ins);
-      simdInt(simd, new Uint8Array(c.fpu.mmx.buffer, (ins.reg & 7) * 8, 8), TMP8, 8);
+      simdInt(simd, regViews(mmxViews, c.fpu.mmx, 8, 8)[ins.reg & 7]!, TMP8V, 8);
     }
     return;
   }
