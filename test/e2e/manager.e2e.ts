@@ -219,3 +219,13 @@ test('a failed call shows a notification saying what failed and what to do', asy
   await page.getByRole('button', { name: /^Dismiss/ }).click();
   await expect(alert).toBeHidden();
 });
+
+test('without the token the page cannot use the service and says what to do', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(served.url.replace(/\?token=.*/, ''));
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Could not reach the Hangar service');
+  await expect(alert).toContainText('open the full URL it prints');
+  await context.close();
+});

@@ -17,9 +17,11 @@ export interface Notice {
 let nextNotice = 1;
 
 export class AppState {
-  machines = $state<MachineListing[]>([]);
-  osTypes = $state<OsType[]>([]);
-  host = $state<HostInfo | undefined>(undefined);
+  // Raw state: these are replaced whole, never edited in place, so deep proxies would only
+  // slow down reading 200 configurations.
+  machines = $state.raw<MachineListing[]>([]);
+  osTypes = $state.raw<OsType[]>([]);
+  host = $state.raw<HostInfo | undefined>(undefined);
   selection = $state<Selection>({ selected: new Set() });
   notices = $state<Notice[]>([]);
   loaded = $state(false);
@@ -36,7 +38,7 @@ export class AppState {
       });
       await this.refresh();
     } catch (err) {
-      this.report(S.errors.connect, err);
+      this.report(S.errors.connect, err, S.errors.connectHint);
     }
   }
 
@@ -59,10 +61,10 @@ export class AppState {
   }
 
   /** Show a failure: what failed (title), why (the service's message) and what to do. */
-  report(title: string, err: unknown): void {
+  report(title: string, err: unknown, hint?: string): void {
     const code = err instanceof HangarError ? err.code : 'internal';
     const message = err instanceof Error ? err.message : String(err);
-    this.notices = [...this.notices, { id: nextNotice++, title, message, hint: S.errors.hints[code] ?? S.errors.hints.internal! }];
+    this.notices = [...this.notices, { id: nextNotice++, title, message, hint: hint ?? S.errors.hints[code] ?? S.errors.hints.internal! }];
   }
 
   dismiss(id: number): void {

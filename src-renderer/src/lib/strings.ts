@@ -207,6 +207,7 @@ export const S = {
     region: 'Notifications',
     load: 'Could not load the virtual machine list',
     connect: 'Could not reach the Hangar service',
+    connectHint: 'Start "hangar serve" and open the full URL it prints (the token in it is required), or restart the desktop app.',
     create: 'Could not create the virtual machine',
     save: 'Could not save the settings',
     clone: 'Could not clone the virtual machine',
