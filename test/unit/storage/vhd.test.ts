@@ -429,3 +429,35 @@ describe('VHD resize', () => {
     expect((await vhdFormat.check!(p)).corruptions).toBe(0);
   });
 });
+
+describe('VHD differencing fuzz', () => {
+  it('gives clean errors for seeded mutations of a differencing disk', async () => {
+    const d = tempDir('vhd-dfuzz');
+    try {
+      await vhdFormat.create(d.path('parent.vhd'), 4 * MiB);
+      const pb = readFileSync(d.path('parent.vhd'));
+      const child = buildDiffVhd({
+        parentFooter: pb.subarray(pb.length - 512), size: 4 * MiB, blockSize: 2 * MiB,
+        blocks: new Map([[1, { sectors: [0, 5, 9, 4095], data: pattern(2 * MiB, 3) }]]),
+        locators: [{ code: 'W2ru', bytes: Buffer.from('.\\parent.vhd', 'utf16le') }],
+        parentName: 'parent.vhd',
+      });
+      const seen = new Set<string>();
+      for (let seed = 1; seed <= 60; seed++) {
+        // Dynamic header (locators, parent name; checksum left wrong or fixed) and BAT / bitmap.
+        const regions: [number, number][] = [[576, 600], [1536, 1544], [2560, 2600], [3072, 3200]];
+        const m = Buffer.from(mutate(child, seed, ...regions[seed % regions.length]!, 1 + (seed % 3)));
+        if (seed % 2 === 0) {
+          const dyn = m.subarray(512, 1536);
+          dyn.writeUInt32BE(checksum(dyn, 36, 1024), 36);
+        }
+        writeFileSync(d.path('child.vhd'), m);
+        seen.add(await openAndReadAll(vhdFormat, d.path('child.vhd')));
+      }
+      expect(seen.has('ok')).toBe(true);
+      expect(seen.size).toBeGreaterThan(1);
+    } finally {
+      d.remove();
+    }
+  });
+});

@@ -390,3 +390,23 @@ describe('VMDK check', () => {
     expect((await vmdkFormat.check!(s)).corruptions).toBe(1);
   });
 });
+
+describe('VMDK descriptor fuzz', () => {
+  it('gives clean errors for seeded mutations of text descriptors', async () => {
+    const d = tempDir('vmdk-dfuzz');
+    try {
+      writeFileSync(d.path('a.bin'), Buffer.from(pattern(MiB, 1)));
+      qemuImg('create', '-f', 'vmdk', d.path('b.vmdk'), '1M');
+      const text = Buffer.from(['# Disk DescriptorFile', 'version=1', 'CID=12345678', 'parentCID=ffffffff', 'createType="monolithicFlat"', '',
+        '# Extent description', 'RW 2048 FLAT "a.bin" 0', 'RW 2048 SPARSE "b.vmdk"', 'RW 100 ZERO', '', '#DDB', 'ddb.adapterType = "ide"', ''].join('\n'));
+      const seen = new Set<string>();
+      for (let seed = 1; seed <= 80; seed++) {
+        writeFileSync(d.path('m.vmdk'), mutate(text, seed, 0, text.length, 1 + (seed % 4)));
+        seen.add(await openAndReadAll(vmdkFormat, d.path('m.vmdk')));
+      }
+      expect(seen.has('corrupt')).toBe(true);
+    } finally {
+      d.remove();
+    }
+  });
+});
