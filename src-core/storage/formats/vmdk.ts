@@ -231,8 +231,8 @@ async function createVmdk(path: string, size: number, opts: CreateOptions = {}):
     throw new HangarError('usage', `cannot create VMDK subformat "${sub}" (monolithicSparse, streamOptimized, monolithicFlat)`);
   }
   const limit = sub === 'monolithicFlat' ? MAX_VIRTUAL_SIZE : MAX_SPARSE_SIZE;
-  if (!Number.isSafeInteger(size) || size < 0 || size % 512 !== 0 || size > limit) {
-    throw new HangarError('usage', `VMDK size ${size} must be a multiple of 512 bytes, at most ${limit / 2 ** 40} TiB`);
+  if (!Number.isSafeInteger(size) || size <= 0 || size % 512 !== 0 || size > limit) {
+    throw new HangarError('usage', `VMDK size ${size} must be a positive multiple of 512 bytes, at most ${limit / 2 ** 40} TiB`);
   }
   const grain = opts.cluster ?? DEFAULT_GRAIN;
   if (grain < 4096 || grain > 1 << 20 || (grain & (grain - 1)) !== 0) {
