@@ -493,20 +493,26 @@ export class Machine {
     this.stopAllCpus();
   }
 
-  saveState(): DeviceState {
+  /**
+   * `opts.ram: false` leaves guest RAM out (the VMM writes it page by page from memory.ram;
+   * copying hundreds of MiB first would double the memory and the time).
+   */
+  saveState(opts: { ram?: boolean } = {}): DeviceState {
     const devices: Record<string, DeviceState> = {};
     for (const d of this.devices) devices[d.name] = d.saveState();
-    return {
+    const s: DeviceState = {
       clock: this.clock.saveState(),
       cpus: this.cpus.map((c) => c.saveState()),
       running: this.running.slice(),
       devices,
-      ram: this.memory.ram.slice(),
     };
+    if (opts.ram !== false) s.ram = this.memory.ram.slice();
+    return s;
   }
 
+  /** Without `s.ram` guest RAM is left as it is (the VMM has already filled it). */
   loadState(s: DeviceState): void {
-    this.memory.ram.set(s.ram as Uint8Array);
+    if (s.ram !== undefined) this.memory.ram.set(s.ram as Uint8Array);
     (s.cpus as DeviceState[]).forEach((st, i) => this.cpus[i]?.loadState(st));
     this.clock.loadState(s.clock as { now: number; instructions: number; skippedNs: number });
     const devices = s.devices as Record<string, DeviceState>;

@@ -137,9 +137,9 @@ export async function readSavedStateHeader(file: string): Promise<{ header: Save
 
 /**
  * Reads a saved state into `ram` (which must have the saved size) and returns the engine
- * state. Every size is checked against the file before anything is read.
+ * state. `ramIsZero`: the caller guarantees `ram` is all zeros (a freshly created engine). Every size is checked against the file before anything is read.
  */
-export async function readSavedState(file: string, ram: Uint8Array): Promise<SavedState> {
+export async function readSavedState(file: string, ram: Uint8Array, opts: { ramIsZero?: boolean } = {}): Promise<SavedState> {
   const { header, headerEnd } = await readSavedStateHeader(file);
   if (header.ramBytes !== ram.length) {
     throw new HangarError('state', `saved state ${file} is for ${header.ramBytes / 1048576} MiB of guest RAM but the VM now has ${ram.length / 1048576} MiB; set the memory back or discard the saved state`);
@@ -167,7 +167,9 @@ export async function readSavedState(file: string, ram: Uint8Array): Promise<Sav
         if (bytesRead !== len) throw corrupt(file, 'truncated page data');
         pos += len;
         seen += q - p;
-      } else {
+      } else if (!opts.ramIsZero) {
+        // A fresh engine's RAM is already zero: skipping the fill leaves those pages
+        // untouched, which keeps restore fast and the process's RSS at what the guest uses.
         ram.fill(0, p * PAGE, q * PAGE);
       }
       p = q;

@@ -89,7 +89,7 @@ export class VmRunner {
     this.statsTimer = setInterval(() => this.sampleStats(), 1000);
     if (this.spec.restore) {
       const t0 = performance.now();
-      const saved = await readSavedState(this.files.savedState, this.engine.ram);
+      const saved = await readSavedState(this.files.savedState, this.engine.ram, { ramIsZero: true });
       if (saved.header.uuid !== c.uuid) throw new HangarError('state', `saved state ${this.files.savedState} belongs to VM ${saved.header.uuid}, not ${c.uuid}`);
       const s = saved.state as Record<string, unknown>;
       this.engine.loadState(s.engine as Record<string, unknown>);

@@ -120,8 +120,7 @@ export class VmEngine {
 
   /** Engine state without guest RAM (RAM is written separately, page by page). */
   saveState(): Record<string, unknown> {
-    const s = this.machine.saveState();
-    delete s.ram;
+    const s = this.machine.saveState({ ram: false });
     return { machine: s, instructions: this.instructions, kind: this.kind };
   }
 
@@ -129,7 +128,8 @@ export class VmEngine {
   loadState(s: Record<string, unknown>): void {
     if (s.kind !== this.kind) throw new HangarError('state', `saved state is from a ${String(s.kind)} boot, this VM boots ${this.kind}`);
     const m = s.machine as Record<string, unknown>;
-    this.machine.loadState({ ...m, ram: this.machine.memory.ram });
+    const { ram: _ram, ...rest } = m;
+    this.machine.loadState(rest);
     this.instructions = typeof s.instructions === 'number' ? s.instructions : 0;
   }
 }
