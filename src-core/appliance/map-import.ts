@@ -8,6 +8,7 @@ import {
   type SerialPortName, type StorageController,
 } from '../library/config.ts';
 import { randomMac } from '../library/defaults.ts';
+import { migrateConfig } from '../library/migrate.ts';
 import { presetById } from '../library/presets.ts';
 import { LIMITS, assertValid, isValidMac, nameIssue } from '../library/validate.ts';
 import { osTypeFromOvf } from './cim-os.ts';
@@ -360,9 +361,11 @@ function mapHangar(env: OvfEnvelope, vs: OvfVirtualSystem, opts: ImportOptions):
   const r = new MappingReport();
   let config: MachineConfig;
   try {
-    config = JSON.parse(vs.hangarConfig!) as MachineConfig;
+    // Older Hangar exports are lifted to the current schema like old .hangar files.
+    config = migrateConfig(JSON.parse(vs.hangarConfig!)) as unknown as MachineConfig;
   } catch (err) {
-    throw new HangarError('corrupt', `VirtualSystem "${vs.id}": the embedded Hangar configuration is not valid JSON (${(err as Error).message})`);
+    const why = err instanceof SyntaxError ? `is not valid JSON (${err.message})` : (err as Error).message;
+    throw new HangarError(err instanceof HangarError ? err.code : 'corrupt', `VirtualSystem "${vs.id}": the embedded Hangar configuration ${why}`);
   }
   const disks: PlannedDisk[] = [];
   const name = opts.name !== undefined ? vmName(opts.name, r, true) : config.name;

@@ -86,3 +86,18 @@ describe('OVF writer', () => {
     }
   });
 });
+
+describe('embedded configuration checks', () => {
+  const text = writeOvf({ ovf20: false, machines: [machine()] });
+  const swap = (from: RegExp, to: string) => {
+    const env = parseOvf(text.replace(from, to), 'x.ovf');
+    return () => planImport(env, env.systems[0]!, { diskFormat: 'qcow2' });
+  };
+  it('refuses a configuration from a newer Hangar, broken JSON, and invalid values', () => {
+    expect(swap(/"schemaVersion":1/, '"schemaVersion":99')).toThrow(/embedded Hangar configuration written by a newer Hangar \(schema version 99/);
+    expect(swap(/"schemaVersion":1,/, '"schemaVersion":1,,')).toThrow(/embedded Hangar configuration is not valid JSON/);
+    expect(swap(/"cpus":3/, '"cpus":300')).toThrow(/cpus: 300 is not valid/);
+    expect(swap(/"path":"ovf:\/disk\/vmdisk2"/, '"path":"ovf:/disk/nothere"')).toThrow(/attaches disk "nothere", which is not in the DiskSection/);
+    expect(swap(/"path":"ovf:\/disk\/vmdisk1"/, '"path":"/etc/shadow"')).toThrow(/embedded disk "\/etc\/shadow" on SATA port 0 does not refer to a disk of the package/);
+  });
+});
