@@ -98,6 +98,16 @@ describe('tar reader refuses hostile archives', () => {
     expect(all.map((e) => [e.name, e.data.length])).toEqual([['a.ovf', 10], ['disk.vmdk', 3000]]);
   });
 
+  it('reads GNU tar\'s gnu and posix (pax) formats, long names included', async () => {
+    const long = 'l'.repeat(120) + '.vmdk';
+    writeFileSync(join(src, long), Buffer.alloc(700, 2));
+    for (const format of ['gnu', 'posix', 'oldgnu']) {
+      const out = join(dir, `${format}.tar`);
+      gnuTar(src, out, [`--format=${format}`, 'a.ovf', long]);
+      expect((await readAll(out)).map((e) => [e.name, e.data.length]), format).toEqual([['a.ovf', 10], [long, 700]]);
+    }
+  });
+
   it('a symbolic link', async () => {
     gnuTar(src, join(dir, 'sym.tar'), ['a.ovf', 'link.vmdk']);
     await expect(readAll(join(dir, 'sym.tar'))).rejects.toThrow(/"link\.vmdk" is a symbolic link \(to "\/etc\/passwd"\)/);
