@@ -6,6 +6,7 @@ import { BRIDGE_EVENTS_MESSAGE } from '../src-core/api/bridge.ts';
 import type { HangarEvent, UiCommand } from '../src-core/api/service.ts';
 import { Library } from '../src-core/library/library.ts';
 import { createLibraryService } from '../src-core/server/library-service.ts';
+import { watchRegistry } from '../src-core/server/registry-watch.ts';
 import { argvSkip, parseLaunchArgs, type LaunchRequest } from './args.ts';
 import { registerIpc } from './ipc.ts';
 import { menuTemplate, type MenuItemSpec } from './menu.ts';
@@ -48,6 +49,9 @@ export function startApp(e: ElectronApi, opts: AppOptions): RunningApp {
     for (const p of ports) p.postMessage(ev);
   };
   const service = createLibraryService(new Library(opts.home), { onEvent: emit });
+  // Changes made by the CLI while the app runs reach the window too.
+  const watcher = watchRegistry(opts.home, () => emit({ type: 'machines-changed' }));
+  app.on('will-quit', () => watcher.close());
   let win: Electron.BrowserWindow | undefined;
   let isReady = false;
   const early: LaunchRequest = { machines: [], appliances: [], ignored: [] };

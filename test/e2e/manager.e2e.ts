@@ -1,7 +1,7 @@
 // The manager in a browser against `hangar serve`: wizard, inline validation, settings,
 // clone and remove, each checked against the library through the CLI.
 import { expect, test, type Page } from '@playwright/test';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServe, type Served } from './serve.ts';
 
@@ -162,7 +162,7 @@ test('clone, then remove both through the toolbar and keyboard', async ({ page }
   expect(listNames()).toEqual(['Debian Copy', 'Debian Web']);
   expect(showJson('Debian Copy').config.storage[0]!.attachments[0]!.path).toBe('Debian Web.qcow2');
 
-  // Seed more machines from the CLI; the page picks them up on the service's change events.
+  // Seed more machines from the CLI.
   expect(served.cli(['create', '--name', 'win11', '--ostype', 'Windows11_64', '--group', '/Desktops']).status).toBe(0);
   expect(served.cli(['create', '--name', 'dos', '--ostype', 'FreeDOS']).status).toBe(0);
   await page.reload();
@@ -199,25 +199,34 @@ test('clone, then remove both through the toolbar and keyboard', async ({ page }
   expect(listNames()).toEqual(['win11']);
 });
 
-test('a failed call shows a notification saying what failed and what to do', async ({ page }) => {
+test('changes from the CLI appear live; a failed save shows a notification saying what failed and what to do', async ({ page }) => {
   await open(page);
   // Keyboard shortcuts: Ctrl+N opens the wizard; Escape closes it.
   await page.keyboard.press('Control+N');
   await expect(page.getByRole('dialog', { name: 'Create Virtual Machine' })).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(page.getByRole('dialog', { name: 'Create Virtual Machine' })).toBeHidden();
+
+  // Another process changes the library: the open page follows without a reload.
+  expect(served.cli(['create', '--name', 'live1', '--ostype', 'Ubuntu_64']).status).toBe(0);
+  await expect(page.getByRole('treeitem', { name: 'live1' })).toBeVisible();
+
   await page.getByRole('treeitem', { name: 'win11' }).click();
-  // Another process forgets the machine while this page still lists it.
-  expect(served.cli(['unregister', 'win11']).status).toBe(0);
   await page.keyboard.press('Control+S');
-  const alert = page.getByRole('alert');
-  await expect(alert).toContainText('Could not open the virtual machine settings');
-  await expect(alert).toContainText('no VM named or with UUID');
-  await expect(alert).toContainText('Check the name or path, or refresh the list.');
-  // The stale entry goes once the failure is known.
-  await expect(page.getByRole('treeitem', { name: 'win11' })).toBeHidden();
-  await page.getByRole('button', { name: /^Dismiss/ }).click();
-  await expect(alert).toBeHidden();
+  const dlg = page.getByRole('dialog', { name: 'win11 - Settings' });
+  await expect(dlg).toBeVisible();
+  // The VM's file disappears behind the dialog's back.
+  const file = JSON.parse(served.cli(['show', 'win11', '--json']).stdout).path as string;
+  rmSync(file);
+  await dlg.getByRole('tab', { name: 'System' }).click();
+  await dlg.getByLabel('Base Memory (MiB)', { exact: true }).fill('1024');
+  await dlg.getByRole('button', { name: 'OK' }).click();
+  const alert = page.getByRole('alert').first();
+  await expect(alert).toContainText('Could not save the settings');
+  await expect(alert).toContainText('does not exist');
+  await expect(alert).toContainText('Check that the machine\'s folder exists and is readable, or remove it from the list.');
+  await page.screenshot({ path: join(SHOTS, 'notification.png') });
+  await page.getByRole('button', { name: /^Dismiss/ }).first().click();
 });
 
 test('without the token the page cannot use the service and says what to do', async ({ browser }) => {

@@ -5,6 +5,8 @@ import { hangarHome } from '../../library/paths.ts';
 import { createLibraryService } from '../../server/library-service.ts';
 import { requireRendererDist } from '../../server/renderer-dist.ts';
 import { startWebServer } from '../../server/web-server.ts';
+import { watchRegistry } from '../../server/registry-watch.ts';
+import type { HangarEvent } from '../../api/service.ts';
 import { parseIntOption } from '../parse.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -16,10 +18,19 @@ export function registerServeCommand(program: Command): void {
       const port = o.port === undefined ? 0 : parseIntOption('--port', o.port, 1, 65535);
       const root = requireRendererDist();
       const library = new Library(hangarHome());
-      const server = await startWebServer({ root, port, service: (emit) => createLibraryService(library, { onEvent: emit }) });
+      let push: (e: HangarEvent) => void = () => {};
+      const server = await startWebServer({
+        root, port, service: (emit) => {
+          push = emit;
+          return createLibraryService(library, { onEvent: emit });
+        },
+      });
+      // Changes made by the CLI or another manager reach open pages too.
+      const watcher = watchRegistry(library.home, () => push({ type: 'machines-changed' }));
       process.stdout.write(`Hangar is serving ${library.home}\nOpen: ${server.url}\n(the token in the URL is required; stop with Ctrl+C)\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
+          watcher.close();
           void server.close().then(resolve);
         };
         process.once('SIGINT', stop);
