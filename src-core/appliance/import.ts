@@ -160,7 +160,8 @@ async function sourceFormat(tmp: string, d: PlannedDisk, name: string): Promise<
   return probed;
 }
 
-async function importDisk(job: Job, folder: string, f: PackageFile, d: PlannedDisk, fmt: DiskFormat, report: ImportPlan['report']): Promise<void> {
+async function importDisk(job: Job, folder: string, f: PackageFile, d: PlannedDisk, report: ImportPlan['report']): Promise<void> {
+  const fmt = d.format;
   const tmp = join(folder, `.import-${d.disk.diskId.replace(/[^A-Za-z0-9_-]/g, '_')}.tmp`);
   job.req.onProgress?.(`extracting ${f.name}`);
   await extract(job, f, d, tmp);
@@ -188,7 +189,6 @@ async function importDisk(job: Job, folder: string, f: PackageFile, d: PlannedDi
 
 async function run(job: Job, env: OvfEnvelope, plans: PlanOutcome[]): Promise<void> {
   const req = job.req;
-  const fmt = req.diskFormat ?? 'qcow2';
   const base = resolve(req.baseFolder ?? defaultMachinesFolder(req.library.home));
   const listing = await req.library.list();
   const folders = new Map<PlanOutcome, string>();
@@ -230,10 +230,10 @@ async function run(job: Job, env: OvfEnvelope, plans: PlanOutcome[]): Promise<vo
         continue;
       }
       const first = users[0]!;
-      await importDisk(job, first.folder, f, first.disk, fmt, first.plan.report);
+      await importDisk(job, first.folder, f, first.disk, first.plan.report);
       // The same file used by two systems: copy the converted image for the others.
       for (const u of users.slice(1)) {
-        await convertImage({ src: join(first.folder, first.disk.target), srcFormat: fmt, dst: join(u.folder, u.disk.target), dstFormat: fmt });
+        await convertImage({ src: join(first.folder, first.disk.target), srcFormat: first.disk.format, dst: join(u.folder, u.disk.target), dstFormat: u.disk.format });
       }
       pending.delete(f.name);
     }
@@ -249,7 +249,7 @@ async function run(job: Job, env: OvfEnvelope, plans: PlanOutcome[]): Promise<vo
     const folder = folders.get(p)!;
     for (const d of p.plan.disks) {
       if (d.file) continue;
-      await createImage({ format: fmt, path: join(folder, d.target), size: d.disk.capacity });
+      await createImage({ format: d.format, path: join(folder, d.target), size: d.disk.capacity });
     }
   }
   for (const p of plans) {
@@ -278,7 +278,7 @@ export async function importAppliance(req: ImportRequest): Promise<ImportResult>
     const plans: PlanOutcome[] = indexes.map((i) => ({
       vsys: i,
       plan: planImport(env, env.systems[i]!, {
-        name: req.name, memoryMiB: req.memoryMiB, cpus: req.cpus, diskFormat: req.diskFormat ?? 'qcow2', newUuid: req.newUuid,
+        name: req.name, memoryMiB: req.memoryMiB, cpus: req.cpus, diskFormat: req.diskFormat, newUuid: req.newUuid,
       }),
       eulas: env.systems[i]!.eulas,
     }));

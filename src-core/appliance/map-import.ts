@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { HangarError } from '../api/errors.ts';
 import {
-  CONFIG_SCHEMA_VERSION, CONTROLLER_PORTS, type ControllerType, type DiskFormat, type MachineConfig, type NicModel,
+  CONFIG_SCHEMA_VERSION, CONTROLLER_PORTS, DISK_FORMATS, type ControllerType, type DiskFormat, type MachineConfig, type NicModel,
   type SerialPortName, type StorageController,
 } from '../library/config.ts';
 import { randomMac } from '../library/defaults.ts';
@@ -23,7 +23,8 @@ export interface ImportOptions {
   name?: string;
   memoryMiB?: number;
   cpus?: number;
-  diskFormat: DiskFormat;
+  /** Format of the imported disks; left out: qcow2, or for a Hangar export each disk's own format. */
+  diskFormat?: DiskFormat;
   /** Give the VM a new UUID and new MAC addresses (a Hangar export otherwise keeps them). */
   newUuid?: boolean;
 }
@@ -34,6 +35,7 @@ export interface PlannedDisk {
   file?: OvfFileRef;
   /** File name inside the new VM folder. */
   target: string;
+  format: DiskFormat;
 }
 
 export interface ImportPlan {
@@ -191,9 +193,10 @@ class HardwareMapper {
     const at = this.place(it);
     if (!at) return;
     const file = disk.fileRef ? this.env.files.find((f) => f.id === disk.fileRef) : undefined;
-    const target = `${this.name}-disk${this.disks.length + 1}.${this.opts.diskFormat}`;
-    this.disks.push({ disk, file, target });
-    at.ctl.attachments.push({ port: at.port, type: 'disk', path: target, format: this.opts.diskFormat });
+    const format = this.opts.diskFormat ?? 'qcow2';
+    const target = `${this.name}-disk${this.disks.length + 1}.${format}`;
+    this.disks.push({ disk, file, target, format });
+    at.ctl.attachments.push({ port: at.port, type: 'disk', path: target, format });
     const what = `${target} (${disk.capacity} bytes${file ? `, from ${file.href}` : ', new blank disk'}) on ${at.ctl.name} port ${at.port}`;
     if (disk.format && !/vmdk/i.test(disk.format)) this.report.adjusted(`disk ${disk.diskId}`, what, `declared format ${disk.format}; the image is opened by its content`);
     else this.report.mapped(`disk ${disk.diskId}`, what);
@@ -379,10 +382,12 @@ function mapHangar(env: OvfEnvelope, vs: OvfVirtualSystem, opts: ImportOptions):
       const disk = env.disks.find((d) => d.diskId === id);
       if (!disk) throw new HangarError('corrupt', `VirtualSystem "${vs.id}": embedded configuration attaches disk "${id}", which is not in the DiskSection`);
       const file = disk.fileRef ? env.files.find((f) => f.id === disk.fileRef) : undefined;
-      const target = `${name}-disk${disks.length + 1}.${opts.diskFormat}`;
-      disks.push({ disk, file, target });
+      // Hangar to Hangar keeps each disk's format unless the user picks one.
+      const format = opts.diskFormat ?? (a.format && DISK_FORMATS.includes(a.format) ? a.format : 'qcow2');
+      const target = `${name}-disk${disks.length + 1}.${format}`;
+      disks.push({ disk, file, target, format });
       a.path = target;
-      a.format = opts.diskFormat;
+      a.format = format;
       r.mapped(`disk ${id}`, `${target} (${disk.capacity} bytes) on ${ctl.name} port ${a.port}`);
     }
   }

@@ -46,8 +46,8 @@ export function embeddedConfig(m: ExportMachine): MachineConfig {
       if (a.type !== 'disk') continue;
       const d = m.disks.get(`${ctl.name}:${a.port}`);
       if (!d) throw new Error(`ovf-write: no exported disk for ${ctl.name} port ${a.port}`);
+      // The format stays: it is the one the disk had, which an import restores by default.
       a.path = HANGAR_DISK_PREFIX + d.diskId;
-      a.format = 'vmdk';
     }
   }
   return cfg;

@@ -97,11 +97,11 @@ export function registerApplianceCommands(program: Command): void {
     .option('--name <name>', 'name of the imported VM')
     .option('--memory <mib>', 'guest RAM in MiB instead of the appliance\'s')
     .option('--cpus <n>', 'virtual CPUs instead of the appliance\'s')
-    .option('--disk-format <fmt>', 'format of the imported disks: qcow2, vdi or vmdk', 'qcow2')
+    .option('--disk-format <fmt>', 'format of the imported disks: qcow2, vdi or vmdk (default: qcow2; a Hangar export keeps each disk\'s format)')
     .option('--new-uuid', 'give the VM a new UUID and new MAC addresses')
     .option('--basefolder <dir>', 'folder that receives the VM folder (default: HANGAR_HOME/Machines)')
-    .action(async (file: string, o: { dryRun?: boolean; vsys?: string; name?: string; memory?: string; cpus?: string; diskFormat: string; newUuid?: boolean; basefolder?: string }) => {
-      if (!IMPORT_FORMATS.includes(o.diskFormat as DiskFormat)) throw usageError(`--disk-format: "${o.diskFormat}" is not valid; allowed: ${IMPORT_FORMATS.join(', ')}`);
+    .action(async (file: string, o: { dryRun?: boolean; vsys?: string; name?: string; memory?: string; cpus?: string; diskFormat?: string; newUuid?: boolean; basefolder?: string }) => {
+      if (o.diskFormat !== undefined && !IMPORT_FORMATS.includes(o.diskFormat as DiskFormat)) throw usageError(`--disk-format: "${o.diskFormat}" is not valid; allowed: ${IMPORT_FORMATS.join(', ')}`);
       const progress = progressPrinter();
       const intr = interruptible();
       try {
@@ -113,7 +113,7 @@ export function registerApplianceCommands(program: Command): void {
           name: o.name,
           memoryMiB: o.memory === undefined ? undefined : parseIntOption('--memory', o.memory, 4, 65536),
           cpus: o.cpus === undefined ? undefined : parseIntOption('--cpus', o.cpus, 1, 64),
-          diskFormat: o.diskFormat as DiskFormat,
+          diskFormat: o.diskFormat as DiskFormat | undefined,
           newUuid: o.newUuid,
           baseFolder: o.basefolder,
           signal: intr.signal,

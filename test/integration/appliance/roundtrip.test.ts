@@ -8,7 +8,7 @@ import { exportAppliance } from '../../../src-core/appliance/export.ts';
 import { importAppliance } from '../../../src-core/appliance/import.ts';
 import type { MachineConfig } from '../../../src-core/library/config.ts';
 import { Library } from '../../../src-core/library/library.ts';
-import { cleanup, isWellFormedByExpat, leftovers, qemuImg, tempDir, vmWithDisks } from './helpers.ts';
+import { cleanup, isWellFormedByExpat, leftovers, makeDataDisk, qemuImg, tempDir, vmWithDisks } from './helpers.ts';
 
 const root = tempDir('appliance-rt');
 afterAll(() => cleanup(root));
@@ -119,5 +119,21 @@ describe('appliance round trip', () => {
     await exportAppliance({ library: srcLib, machines: ['db'], output: join(out, 'db.ovf') });
     expect(execFileSync('ls', [out], { encoding: 'utf8' }).trim().split('\n').sort()).toEqual(['db-disk1.vmdk', 'db.mf', 'db.ovf']);
     await expect(exportAppliance({ library: srcLib, machines: ['db'], output: join(out, 'db.ovf') })).rejects.toThrow(/already exists/);
+  });
+
+  it('a VDI disk comes back as VDI (each disk keeps its format unless --disk-format says otherwise)', async () => {
+    const { path } = await srcLib.create({ name: 'vd', osType: 'Other_64' });
+    const q = join(root, 'vd.qcow2');
+    makeDataDisk(q, '48M', [[0x7e, '3M', '1M']]);
+    execFileSync('qemu-img', ['convert', '-O', 'vdi', q, join(path, '..', 'vd.vdi')]);
+    await srcLib.modify('vd', (c) => c.storage[0]!.attachments.push({ port: 0, type: 'disk', path: 'vd.vdi', format: 'vdi' }));
+    const out = join(root, 'out', 'vd.ova');
+    await exportAppliance({ library: srcLib, machines: ['vd'], output: out });
+    const lib = new Library(join(root, 'vd-home'));
+    await importAppliance({ file: out, library: lib });
+    const vm = await lib.get('vd');
+    expect(withoutDiskPaths(vm.config)).toEqual(withoutDiskPaths((await srcLib.get('vd')).config));
+    expect(vm.config.storage[0]!.attachments[0]).toMatchObject({ path: 'vd-disk1.vdi', format: 'vdi' });
+    expect(qemuImg('compare', '-f', 'qcow2', '-F', 'vdi', q, join(vm.path, '..', 'vd-disk1.vdi')).status).toBe(0);
   });
 });

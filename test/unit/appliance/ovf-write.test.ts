@@ -41,13 +41,16 @@ describe('OVF writer', () => {
       const vs = env.systems[0]!;
       expect(vs.products[0]).toMatchObject({ vendor: 'ACME', product: 'Web', version: '1.2' });
       expect(vs.eulas).toEqual(['Be nice & <fair>.']);
-      const plan = planImport(env, vs, { diskFormat: 'qcow2' });
+      // Without --disk-format each disk keeps its format; only its file name changes.
+      const plan = planImport(env, vs, {});
       const expected = structuredClone(m.config);
-      const paths = ['web & db (1)-disk1.qcow2', 'web & db (1)-disk2.qcow2', 'web & db (1)-disk3.qcow2'];
+      const paths = ['web & db (1)-disk1.qcow2', 'web & db (1)-disk2.vdi', 'web & db (1)-disk3.raw'];
       let i = 0;
-      for (const ctl of expected.storage) for (const a of ctl.attachments) if (a.type === 'disk') Object.assign(a, { path: paths[i++], format: 'qcow2' });
+      for (const ctl of expected.storage) for (const a of ctl.attachments) if (a.type === 'disk') a.path = paths[i++]!;
       expect(plan.config).toEqual(expected);
-      expect(plan.disks.map((d) => d.disk.diskId)).toEqual(['vmdisk1', 'vmdisk2', 'vmdisk3']);
+      expect(plan.disks.map((d) => [d.disk.diskId, d.format])).toEqual([['vmdisk1', 'qcow2'], ['vmdisk2', 'vdi'], ['vmdisk3', 'raw']]);
+      const vdi = planImport(env, vs, { diskFormat: 'vdi' });
+      expect(vdi.config.storage.flatMap((c) => c.attachments).filter((a) => a.type === 'disk').map((a) => a.format)).toEqual(['vdi', 'vdi', 'vdi']);
     });
 
     it(`OVF ${v}: other tools' view (no Hangar section) maps the same hardware`, () => {
