@@ -87,8 +87,9 @@ export class ControlClient {
     this.socket.write(text);
   }
 
+  /** Flush what was written, then close (a destroy right away would drop pending requests). */
   close(): void {
     this.socket.end();
-    this.socket.destroy();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 }

@@ -132,6 +132,12 @@ describe('VM lifecycle on the real engine', () => {
     expect(e.lastLogLines.join('\n')).toContain('state Starting -> Running');
     expect(exits.some((x) => x.name === 'Victim' && x.state === 'Aborted')).toBe(true);
     expect((await manager.control<StatusResult>('Bystander', 'query-status')).state).toBe('Running');
+    // The manager keeps the statistics history of the VMs it supervises.
+    await new Promise((r) => setTimeout(r, 2500));
+    const hist = manager.history(config.uuid, 3600);
+    expect(hist.length).toBeGreaterThan(0);
+    expect(hist[hist.length - 1]!.instructions).toBeGreaterThan(0);
+    expect(hist[hist.length - 1]!.guestRamBytes).toBe(16 * 1024 * 1024);
     // Aborted is persisted and a new start is allowed.
     const victimCfg = await lib.get('Victim');
     expect((await effectiveState(vmFiles(victimCfg.path, victimCfg.config.uuid))).state).toBe('Aborted');
