@@ -140,6 +140,12 @@ export class VdiImage implements OpenImage {
     this.headerDirty = true;
   }
 
+  /** A crash between the map and header writes left the count low: fix it at the next flush. */
+  repairCount(slots: number): void {
+    this.h.allocated = slots;
+    this.headerDirty = true;
+  }
+
   private markModified(): void {
     if (!this.headerDirty) {
       // VirtualBox changes the modification UUID whenever an image is written.
@@ -154,25 +160,34 @@ export class VdiImage implements OpenImage {
 
   private async flushUnlocked(): Promise<void> {
     if (this.readOnly || this.closed) return;
-    await this.file.sync(); // data first
-    if (this.dirtyMap.size > 0) {
-      // Write each 512-byte sector of the map that holds a changed entry.
-      const sectors = new Set<number>();
-      for (const b of this.dirtyMap) sectors.add(Math.floor((b * 4) / 512));
-      const bytes = new Uint8Array(this.map.buffer, this.map.byteOffset, this.map.byteLength);
-      for (const s of [...sectors].sort((a, b) => a - b)) {
-        const from = s * 512;
-        const to = Math.min(from + 512, bytes.length);
-        await this.file.write(bytes.subarray(from, to), this.h.offsetBmap + from);
-      }
-      this.dirtyMap.clear();
-      await this.file.sync(); // then the map
+    await this.file.sync(); // data first: nothing may point at blocks that are not durable
+    if (this.dirtyMap.size === 0 && !this.headerDirty) return;
+    // Then the map, then the header. They are written back to back with no sync between:
+    // qemu-img check calls any disagreement between the header's count and the map corruption,
+    // whichever of the two lands first, so the gap between them is kept as short as it can be
+    // (and when the changed map sectors sit right after the header, one write covers both).
+    // Our own open tolerates either state (the next slot is past every slot in use).
+    const sectors = [...new Set([...this.dirtyMap].map((b) => Math.floor((b * 4) / 512)))].sort((a, b) => a - b);
+    const header = serializeVdiHeader(this.h);
+    const last = sectors.length ? sectors[sectors.length - 1]! : -1;
+    if (this.h.offsetBmap === VDI_HEADER_BYTES && (last + 1) * 512 <= 64 * 1024) {
+      await this.file.writev([header, this.encodeMap(0, (last + 1) * 128)], 0);
+    } else {
+      for (const s of sectors) await this.file.write(this.encodeMap(s * 128, s * 128 + 128), this.h.offsetBmap + s * 512);
+      await this.file.write(header, 0);
     }
-    if (this.headerDirty) {
-      await this.file.write(serializeVdiHeader(this.h), 0);
-      await this.file.sync(); // then the header
-      this.headerDirty = false;
-    }
+    this.dirtyMap.clear();
+    this.headerDirty = false;
+    await this.file.sync();
+  }
+
+  /** Block-map entries [from, to) as little-endian bytes (clipped to the map). */
+  private encodeMap(from: number, to: number): Uint8Array {
+    const end = Math.min(to, this.map.length);
+    const out = new Uint8Array(Math.max(0, end - from) * 4);
+    const dv = new DataView(out.buffer);
+    for (let i = from; i < end; i++) dv.setUint32((i - from) * 4, this.map[i]!, true);
+    return out;
   }
 
   discard(offset: number, length: number): Promise<void> {
@@ -303,7 +318,9 @@ async function openVdi(path: string, opts: VdiOpenOptions, depth: number, seen: 
       parentPath = await findVdiParent(path, h.uuidLink, depth === 0 ? opts.parent : undefined, opts.allowUnsafePaths ?? false);
       parent = await openVdi(parentPath, { readOnly: true, allowUnsafePaths: opts.allowUnsafePaths }, depth + 1, seen);
     }
-    return new VdiImage(file, h, map, nextSlot, parent, parentPath);
+    const img = new VdiImage(file, h, map, nextSlot, parent, parentPath);
+    if (nextSlot > h.allocated && !file.readOnly) img.repairCount(nextSlot);
+    return img;
   } catch (err) {
     await file.close();
     if (parent) await parent.close();
