@@ -16,6 +16,12 @@ export class Block {
   word0 = 0;
   words = new Int32Array(0);
   nwords = 0;
+  /** One-entry successor cache: the block that last followed this one, the RIP it started
+   * at and the translation epoch it was found in (skips the TLB and hash lookup). */
+  next: Block | null = null;
+  nextRip = NaN;
+  nextEpoch = -1;
+  nextPhys = -1;
 }
 
 /** Opcodes that end a block: control transfers and instructions that change how the

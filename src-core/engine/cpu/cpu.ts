@@ -209,9 +209,33 @@ export class Cpu implements CpuCore {
       try {
         // The inner loop: find the block at RIP (validated against RAM), run its
         // instructions until one transfers control, faults or something needs attention.
+        let prev: Block | null = null;
         outer: while (n < budget) {
           this.ip0 = this.rip;
-          const blk = this.fetchBlock();
+          let blk: Block | null = null;
+          if (prev !== null && prev.nextRip === this.rip && prev.nextEpoch === this.epoch) {
+            // Chained: same translation context, so only the bytes need re-checking.
+            const b: Block = prev.next!;
+            const w = b.words;
+            const r = this.ram32;
+            const w0 = b.word0;
+            const nw = b.nwords;
+            let k = 0;
+            while (k < nw && r[w0 + k] === w[k]) k++;
+            if (k === nw && b.phys === prev.nextPhys) blk = b;
+          }
+          if (blk === null) {
+            const rip = this.rip;
+            const ep = this.epoch;
+            blk = this.fetchBlock();
+            if (prev !== null && blk !== null && ep === this.epoch) {
+              prev.next = blk;
+              prev.nextRip = rip;
+              prev.nextEpoch = ep;
+              prev.nextPhys = blk.phys;
+            }
+          }
+          prev = blk;
           if (blk === null) {
             // Not cacheable (crosses a page, or not RAM): one instruction at a time.
             const ins = this.fetchInstr();
@@ -287,6 +311,7 @@ export class Cpu implements CpuCore {
     }
     this.stackMode = this.codeMode === 64 ? 64 : (this.sAttr[2]! & 0x4000) ? 32 : 16;
     this.userShift = this.cpl === 3 ? 2 : 0;
+    this.epoch++;
   }
 
   // ---- TLB ----
@@ -299,7 +324,11 @@ export class Cpu implements CpuCore {
     this.tlbPerm[i] = perm;
   }
 
+  /** Bumped whenever translations or the decode context may have changed. */
+  epoch = 0;
+
   tlbFlushAll(): void {
+    this.epoch++;
     this.tlbVpn.fill(NaN);
     this.tlbHasLarge = false;
     this.seenMapVersion = this.bus.mapVersion;
@@ -307,12 +336,14 @@ export class Cpu implements CpuCore {
 
   /** CR3 reload: drop everything but global entries. */
   tlbFlushNonGlobal(): void {
+    this.epoch++;
     const v = this.tlbVpn;
     const p = this.tlbPerm;
     for (let i = 0; i < TLB_SIZE; i++) if (!(p[i]! & T_GLOBAL)) v[i] = NaN;
   }
 
   tlbFlushPage(lin: number): void {
+    this.epoch++;
     if (this.tlbHasLarge) {
       this.tlbFlushAll();
       return;

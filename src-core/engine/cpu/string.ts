@@ -13,6 +13,10 @@ import { portAllowed } from './system/io-perm.ts';
 
 const CHUNK = 4096;
 
+function wrapA(amask: number, v: number): number {
+  return amask === 0 ? v : amask === 0xffff ? v & 0xffff : v >>> 0;
+}
+
 export function execString(c: Cpu, ins: Instr): void {
   const op = ins.op;
   const size = op & 1 ? ins.osize : 8;
@@ -29,7 +33,6 @@ export function execString(c: Cpu, ins: Instr): void {
   const n = cHi !== 0 || cLo > CHUNK ? CHUNK : cLo;
   let si = regA(c, 6, as);
   let di = regA(c, 7, as);
-  const wrap = (v: number): number => (amask === 0 ? v : amask === 0xffff ? v & 0xffff : v >>> 0);
   const isCmp = op === 0xa6 || op === 0xa7 || op === 0xae || op === 0xaf;
   let done = 0;
   try {
@@ -38,17 +41,17 @@ export function execString(c: Cpu, ins: Instr): void {
         case 0xa4: case 0xa5: { // MOVS
           const v = readMem(c, size, c.segLin(srcSeg, si));
           writeMem(c, size, c.segLin(ES, di), v, c.mhi);
-          si = wrap(si + step); di = wrap(di + step);
+          si = wrapA(amask, si + step); di = wrapA(amask, di + step);
           break;
         }
         case 0xaa: case 0xab: // STOS
           writeMem(c, size, c.segLin(ES, di), getReg(c, size, 0, 0), c.mhi);
-          di = wrap(di + step);
+          di = wrapA(amask, di + step);
           break;
         case 0xac: case 0xad: { // LODS
           const v = readMem(c, size, c.segLin(srcSeg, si));
           setReg(c, size, 0, 0, v, c.mhi);
-          si = wrap(si + step);
+          si = wrapA(amask, si + step);
           break;
         }
         case 0xa6: case 0xa7: { // CMPS: [rsi] - [rdi]
@@ -56,14 +59,14 @@ export function execString(c: Cpu, ins: Instr): void {
           const ah = c.mhi;
           const b = readMem(c, size, c.segLin(ES, di));
           alu(c, OP_CMP, size, a, ah, b, c.mhi);
-          si = wrap(si + step); di = wrap(di + step);
+          si = wrapA(amask, si + step); di = wrapA(amask, di + step);
           break;
         }
         case 0xae: case 0xaf: { // SCAS: rax - [rdi]
           const b = readMem(c, size, c.segLin(ES, di));
           const bh = c.mhi;
           alu(c, OP_CMP, size, getReg(c, size, 0, 0), c.mhi, b, bh);
-          di = wrap(di + step);
+          di = wrapA(amask, di + step);
           break;
         }
         case 0x6c: case 0x6d: { // INS
@@ -73,7 +76,7 @@ export function execString(c: Cpu, ins: Instr): void {
           c.checkWritable(lin);
           const v = c.io.read(port, (size === 8 ? 1 : size === 16 ? 2 : 4) as 1 | 2 | 4);
           writeMem(c, size === 64 ? 32 : size, lin, v | 0, 0);
-          di = wrap(di + step);
+          di = wrapA(amask, di + step);
           break;
         }
         default: { // OUTS
@@ -81,7 +84,7 @@ export function execString(c: Cpu, ins: Instr): void {
           portAllowed(c, port, bytes > 4 ? 4 : bytes);
           const v = readMem(c, size === 64 ? 32 : size, c.segLin(srcSeg, si));
           c.io.write(port, (size === 8 ? 1 : size === 16 ? 2 : 4) as 1 | 2 | 4, v >>> 0 & (size === 8 ? 0xff : size === 16 ? 0xffff : 0xffffffff));
-          si = wrap(si + step);
+          si = wrapA(amask, si + step);
           break;
         }
       }
