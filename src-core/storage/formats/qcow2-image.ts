@@ -115,7 +115,6 @@ export class Qcow2Image implements OpenImage {
       this.cache.set(offset, hit); // most recently used last
       return hit;
     }
-    if (offset === 0) throw corrupt(this.path, 'L2 table offset 0');
     if (offset === this.header.l1TableOffset || offset === 0 || offset + this.cs > this.fileSize)
       throw corrupt(this.path, `L2 table at ${offset} lies outside the file or on top of other metadata`);
     const bytes = new Uint8Array(this.cs);
