@@ -1,7 +1,8 @@
 // Integer ALU: the eight classic binary operations, shifts and rotates with exact flags,
 // multiply and divide in every size. Results: low half returned, high half in c.rhi.
 import type { Cpu } from './cpu.ts';
-import { AF, CF, EX_DE, OF, PF, SF, TWO32, ZF } from './constants.ts';
+import { AF, CF, EX_DE, OF, PF, SF, ZF } from './constants.ts';
+const TWO32 = 4294967296; // local copy: hot-path constant
 import {
   FL_ADC, FL_ADD, FL_LOGIC, FL_SBB, FL_SUB, PARITY, computeArith, getCF, setArith, setLazy,
 } from './flags.ts';

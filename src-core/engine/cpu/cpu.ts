@@ -12,7 +12,10 @@ import type { DeviceState, InterruptSource } from '../device.ts';
 import { Instr, decode } from './decode.ts';
 import { Block, ENDS_BLOCK, MAX_BLOCK } from './block.ts';
 import { ACC_FETCH, ACC_USER, ACC_WRITE, T_GLOBAL, T_RS, T_WS, T_XS, translate } from './paging.ts';
-import { CR0_PG, CS, EFER_LMA, EX_DB, EX_GP, EX_SS, IF, TF, TWO32 } from './constants.ts';
+import { CR0_PG, EFER_LMA, EX_DB, EX_GP, EX_SS, IF } from './constants.ts';
+const TWO32 = 4294967296; // local copy: hot-path constant
+const TF = 0x100; // local copy: hot-path constant
+const CS = 1; // local copy: hot-path constant
 import { execute } from './exec.ts';
 import { deliverPending, deliverInterrupt, checkInterrupts } from './system/interrupts.ts';
 import { resetState, applyBootState } from './system/reset.ts';

@@ -3,7 +3,9 @@
 // low half is returned, the high half left in cpu.mhi.
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
-import { EX_GP, EX_SS, SS, TWO32 } from './constants.ts';
+import { EX_GP, EX_SS } from './constants.ts';
+const TWO32 = 4294967296; // local copy: hot-path constant
+const SS = 2; // local copy: hot-path constant
 
 const CANON = 140737488355328; // 2^47
 
