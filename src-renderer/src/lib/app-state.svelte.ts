@@ -16,6 +16,14 @@ export interface Notice {
 
 let nextNotice = 1;
 
+/** Context key under which the manager shares its notifications with modal dialogs. */
+export const NOTICES = Symbol('notices');
+
+export interface NoticeSource {
+  readonly notices: Notice[];
+  dismiss(id: number): void;
+}
+
 export class AppState {
   // Raw state: these are replaced whole, never edited in place, so deep proxies would only
   // slow down reading 200 configurations.
