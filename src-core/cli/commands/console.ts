@@ -19,7 +19,9 @@ export async function attachConsole(client: ControlClient, name: string, io: { s
       done = true;
       stdin.off('data', onData);
       if (raw) stdin.setRawMode(false);
+      // Paused is not enough: an open stdin pipe keeps the process alive after detaching.
       stdin.pause();
+      stdin.destroy();
       stderr.write(`\n${msg}\n`);
       client.close();
       resolve(why);
