@@ -216,7 +216,9 @@ export class Cpu implements CpuCore {
         outer: while (n < budget) {
           this.ip0 = this.rip;
           let blk: Block | null = null;
-          if (prev !== null && prev.nextRip === this.rip && prev.nextEpoch === this.epoch) {
+          const stepping = (this.flags & TF) !== 0; // single-step: one instruction at a time
+          if (stepping) prev = null;
+          else if (prev !== null && prev.nextRip === this.rip && prev.nextEpoch === this.epoch) {
             // Chained: same translation context, so only the bytes need re-checking.
             const b: Block = prev.next!;
             const w = b.words;
@@ -227,7 +229,7 @@ export class Cpu implements CpuCore {
             while (k < nw && r[w0 + k] === w[k]) k++;
             if (k === nw && b.phys === prev.nextPhys) blk = b;
           }
-          if (blk === null) {
+          if (blk === null && !stepping) {
             const rip = this.rip;
             const ep = this.epoch;
             blk = this.fetchBlock();
@@ -255,21 +257,16 @@ export class Cpu implements CpuCore {
           const instrs = blk.instrs;
           const cnt = blk.n;
           const mode = this.codeMode;
+          // TF is clear here and only POPF/IRET (which end blocks) can set it.
           for (let i = 0; i < cnt; i++) {
             const ins = instrs[i]!;
-            const tf = this.flags & TF;
             const start = this.rip;
             this.ip0 = start;
             let next = start + ins.len;
-            next = mode === 64 ? next : mode === 32 ? next >>> 0 : next & 0xffff;
+            if (mode !== 64) next = mode === 32 ? next >>> 0 : next & 0xffff;
             this.rip = next;
             execute(this, ins);
             n++;
-            if (tf !== 0) {
-              this.executedInRun = n;
-              deliverInterrupt(this, EX_DB, -1, 'trap');
-              break;
-            }
             if (this.rip !== next || this.intCheck || this.exitReq || this.halted || n >= budget) {
               this.executedInRun = n;
               if (this.intCheck || this.exitReq || this.halted) break outer;

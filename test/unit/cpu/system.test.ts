@@ -198,6 +198,17 @@ describe('exceptions', () => {
     expect(m.frame(3)).toBe(BigInt(KSTACK));
   });
 
+  it('single-steps with TF: #DB after the instruction following POPF', () => {
+    const m = new Machine64();
+    // pushfq; or qword [rsp], 0x100; popfq; nop; nop
+    m.load(KCODE, [0x9c, 0x48, 0x81, 0x0c, 0x24, ...le(0x100, 4), 0x9d, 0x90, 0x90, 0xf4]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(1);
+    expect(m.frame(0)).toBe(BigInt(KCODE + 11)); // after the first NOP
+    expect(m.frame(2) & 0x100n).toBe(0x100n); // TF in the saved RFLAGS
+    expect(m.cpu.flags & 0x100).toBe(0); // cleared for the handler
+  });
+
   it('raises #DE for division by zero with RIP at the DIV', () => {
     const m = new Machine64();
     m.load(KCODE, [0x31, 0xc9, 0xf7, 0xf1, 0xf4]); // xor ecx, ecx; div ecx
