@@ -54,11 +54,6 @@ export class VirtualClock {
   private instructions = 0;
   private skippedNs = 0;
   private counter: (() => number) | null = null;
-  // Realtime smoothing inside CPU slices (see sliceStart).
-  private sliceAnchorNs = -1;
-  private sliceAnchorCount = 0;
-  private sliceNsPerInstruction = 0;
-  private lastNow = 0;
   private cachedNext = -1;
   private nextDirty = true;
 
@@ -79,40 +74,8 @@ export class VirtualClock {
       const n = this.counter ? this.counter() : this.instructions;
       return n * this.mode.nsPerInstruction + this.skippedNs;
     }
-    const host = this.hostVirtual();
-    let v = host;
-    if (this.sliceAnchorNs >= 0 && this.counter) {
-      const extrapolated = this.sliceAnchorNs + (this.counter() - this.sliceAnchorCount) * this.sliceNsPerInstruction;
-      if (extrapolated < v) v = extrapolated;
-    }
-    if (v < this.lastNow) v = this.lastNow;
-    this.lastNow = v;
-    return v;
-  }
-
-  private hostVirtual(): number {
     if (this.hostAnchor === null) return this.baseNs;
     return this.baseNs + (VirtualClock.hostNs() - this.hostAnchor);
-  }
-
-  /**
-   * Realtime mode: a CPU slice begins. Inside the slice, time advances with the instruction
-   * count at `nsPerInstruction` (the machine's measured rate), never past host time; between
-   * slices it catches up with the host. So when the host preempts the emulator between two
-   * guest instructions (a busy machine), the guest does not see time jump between them: a
-   * TSC read next to a PM-timer read stays consistent, and calibration loops keep working.
-   */
-  sliceStart(nsPerInstruction: number): void {
-    if (this.mode.kind !== 'realtime' || !this.counter || this.hostAnchor === null) return;
-    this.sliceAnchorNs = Math.max(this.lastNow, this.hostVirtual());
-    this.sliceAnchorCount = this.counter();
-    this.sliceNsPerInstruction = nsPerInstruction;
-    this.lastNow = this.sliceAnchorNs;
-  }
-
-  /** Realtime mode: the slice ended; time follows the host again. */
-  sliceEnd(): void {
-    this.sliceAnchorNs = -1;
   }
 
   /** Realtime mode: start following host time (the machine calls this when it runs). */
@@ -134,9 +97,8 @@ export class VirtualClock {
   }
 
   /**
-   * Read the instruction count live from the CPU, so a device polled in the middle of a slice
-   * (PIT counter, PM timer) sees time advance instruction by instruction (deterministic mode),
-   * or smoothly between host samples (realtime mode, see sliceStart).
+   * Deterministic mode: read the instruction count live from the CPU, so a device polled in
+   * the middle of a slice (PIT counter, PM timer) sees time advance instruction by instruction.
    */
   attachInstructionCounter(counter: () => number): void {
     this.counter = counter;
@@ -222,8 +184,6 @@ export class VirtualClock {
     } else {
       const running = this.hostAnchor !== null;
       this.baseNs = s.now;
-      this.lastNow = s.now;
-      this.sliceAnchorNs = -1;
       this.hostAnchor = running ? VirtualClock.hostNs() : null;
     }
     this.nextDirty = true;

@@ -193,8 +193,10 @@ export class Machine {
       this.running.push(i === 0);
     }
     this.pic.onOutputChange = () => this.kickCpu(0);
-    const bsp = this.cpus[0]! as CpuCore & CpuExtras;
-    this.clock.attachInstructionCounter(() => bsp.instructionCount + (bsp.executedInRun ?? 0));
+    if (this.clock.mode.kind === 'deterministic') {
+      const bsp = this.cpus[0]! as CpuCore & CpuExtras;
+      this.clock.attachInstructionCounter(() => bsp.instructionCount + (bsp.executedInRun ?? 0));
+    }
 
     // Platform devices.
     this.pit = new Pit(this.io, this.clock, this.isa.line(0));
@@ -360,14 +362,12 @@ export class Machine {
       budget = Math.max(det ? 1 : 500, Math.min(budget, Math.ceil(nsLeft * perNs)));
     }
     const t0 = det ? 0 : VirtualClock.hostNs();
-    if (!det) this.clock.sliceStart(1 / this.instructionsPerNs);
     for (let i = 0; i < this.cpus.length; i++) {
       if (!this.running[i]) continue;
       this.currentCpu = i;
       total += this.cpus[i]!.run(budget);
       if (this.pendingReset || this.pendingPowerOff || this.exitStatus >= 0) break;
     }
-    if (!det) this.clock.sliceEnd();
     if (!det && total >= 500) {
       const rate = total / Math.max(1, VirtualClock.hostNs() - t0);
       this.instructionsPerNs = this.instructionsPerNs * 0.8 + rate * 0.2;
