@@ -68,8 +68,8 @@ describe('qcow2 write path', () => {
         model.set(bulk, 1 << 20);
         await img.close();
       }
-      await randomSession(p, model, cluster, 250, true);
-      await randomSession(p, model, cluster + 1, 100, true); // reopen and continue
+      await randomSession(p, model, cluster, 150, true);
+      await randomSession(p, model, cluster + 1, 60, true); // reopen and continue
       if (cluster === 512) {
         // The refcount table started in cluster 1; it must have moved to make room.
         const head = readFileSync(p).subarray(48, 60);
@@ -91,7 +91,7 @@ describe('qcow2 write path', () => {
     expect(qemuImg('info', top)).toContain('backing file: base.raw');
     const model = new Uint8Array(4 << 20);
     model.set(baseData);
-    await randomSession(top, model, 77, 200, true);
+    await randomSession(top, model, 77, 120, true);
     expect(equalBytes(new Uint8Array(readFileSync(base)), baseData)).toBe(true);
     expect(equalBytes(await readAll(top), model)).toBe(true);
     qemuAgrees(top, model);
