@@ -225,8 +225,13 @@ test('changes from the CLI appear live; a failed save shows a notification sayin
   await expect(alert).toContainText('Could not save the settings');
   await expect(alert).toContainText('does not exist');
   await expect(alert).toContainText('Check that the machine\'s folder exists and is readable, or remove it from the list.');
+  await expect(page.getByRole('alert')).toHaveCount(1);
   await page.screenshot({ path: join(SHOTS, 'notification.png') });
   await page.getByRole('button', { name: /^Dismiss/ }).first().click();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  // The list now knows the machine is inaccessible.
+  await dlg.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('treeitem', { name: 'win11' })).toContainText('Inaccessible');
 });
 
 test('without the token the page cannot use the service and says what to do', async ({ browser }) => {

@@ -72,6 +72,8 @@ export class AppState {
   report(title: string, err: unknown, hint?: string): void {
     const code = err instanceof HangarError ? err.code : 'internal';
     const message = err instanceof Error ? err.message : String(err);
+    // The same failure twice in a row (say, a check and then the save) is one notice.
+    if (this.notices.some((n) => n.title === title && n.message === message)) return;
     this.notices = [...this.notices, { id: nextNotice++, title, message, hint: hint ?? S.errors.hints[code] ?? S.errors.hints.internal! }];
   }
 
