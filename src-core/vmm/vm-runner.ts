@@ -10,6 +10,7 @@ import { HangarError } from '../api/errors.ts';
 import type { MachineConfig } from '../library/config.ts';
 import { resolveMachinePath } from '../library/library.ts';
 import { CapGovernor } from './cap-governor.ts';
+import { PanicDetector } from './panic-detector.ts';
 import { ControlServer, parseEventKinds, type ControlConnection } from './control-server.ts';
 import { VmEngine, type BootSource } from './engines/vm-engine.ts';
 import { applyAffinity, applyPriority, type Priority } from './host-resources.ts';
@@ -31,7 +32,6 @@ export interface VmLaunchSpec {
   cpuCap?: number;
 }
 
-const PANIC_TEXT = 'Kernel panic - not syncing';
 const SERIAL_BACKLOG = 64 * 1024;
 const STEP_BUDGET = 20_000;
 
@@ -46,7 +46,7 @@ export class VmRunner {
   private readonly started = performance.now();
   private wake: (() => void) | undefined;
   private exiting = false;
-  private panicTail = '';
+  private readonly panics = new PanicDetector();
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
   readonly done: Promise<number>;
@@ -132,15 +132,10 @@ export class VmRunner {
         while (this.backlogBytes > SERIAL_BACKLOG && this.backlog.length > 1) this.backlogBytes -= this.backlog.shift()!.length;
       }
       this.emit({ event: 'serial', port: `COM${port + 1}`, b64: buf.toString('base64') });
-      const text = this.panicTail + buf.toString('latin1');
-      const at = text.indexOf(PANIC_TEXT);
-      if (at >= 0) {
-        const line = text.slice(at).split('\n')[0]!.trim();
-        this.log.error(`guest panic: ${line}`);
-        this.emit({ event: 'panic', message: line });
-        this.panicTail = '';
-      } else {
-        this.panicTail = text.slice(-PANIC_TEXT.length);
+      const panic = this.panics.push(buf.toString('latin1'));
+      if (panic) {
+        this.log.error(`guest panic: ${panic}`);
+        this.emit({ event: 'panic', message: panic });
       }
     });
   }

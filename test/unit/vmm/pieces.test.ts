@@ -190,3 +190,14 @@ describe('persisted state', () => {
     expect(Buffer.byteLength(f.socket)).toBeLessThan(100);
   });
 });
+
+describe('guest panic detection', () => {
+  it('finds a panic line split across serial chunks, once', async () => {
+    const { PanicDetector } = await import('../../../src-core/vmm/panic-detector.ts');
+    const d = new PanicDetector();
+    expect(d.push('[ 1.0] VFS: Cannot open root device\r\n[ 1.1] Kernel pan')).toBeUndefined();
+    expect(d.push('ic - not syncing: VFS: Unable to mount root fs\r\n[ 1.2] CPU: 0')).toBe('Kernel panic - not syncing: VFS: Unable to mount root fs');
+    expect(d.push(' PID: 1 more output')).toBeUndefined();
+    expect(d.push('ordinary boot messages')).toBeUndefined();
+  });
+});
