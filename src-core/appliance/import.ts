@@ -3,7 +3,7 @@
 // removes every folder this import created and unregisters what it registered.
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, open, rm, unlink } from 'node:fs/promises';
+import { access, copyFile, mkdir, open, rm, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -19,7 +19,7 @@ import { convertImage } from '../storage/tools/convert.ts';
 import { createImage } from '../storage/tools/create.ts';
 import { checkDigest, parseManifest, type DigestAlgorithm, type ManifestEntry } from './manifest.ts';
 import { planImport, type ImportPlan, type PlannedDisk } from './map-import.ts';
-import type { OvfEnvelope } from './ovf-model.ts';
+import type { OvfEnvelope, OvfFileRef } from './ovf-model.ts';
 import { parseOvf } from './ovf-parse.ts';
 import { MAX_SMALL_FILE, openPackage, type AppliancePackage, type PackageFile } from './package.ts';
 
@@ -118,10 +118,12 @@ async function consume(job: Job, f: PackageFile, sink?: (chunk: Buffer) => void)
   job.verify(f.name, hashes);
 }
 
+/** Most an ISO (or other non-disk file) may decompress to. */
+const MAX_MEDIUM = 64 * 2 ** 30;
+
 /** Extract one package file to `tmp` (gunzipping when declared), hashing the stored bytes. */
-async function extract(job: Job, f: PackageFile, d: PlannedDisk, tmp: string): Promise<void> {
+async function extract(job: Job, f: PackageFile, ref: OvfFileRef | undefined, limit: number, tmp: string): Promise<void> {
   const hashes = job.hashers(f.name);
-  const limit = d.disk.capacity + Math.ceil(d.disk.capacity / 8) + (64 << 20);
   let out = 0;
   const src = async function* (): AsyncGenerator<Buffer> {
     for await (const c of f.data()) {
@@ -133,12 +135,12 @@ async function extract(job: Job, f: PackageFile, d: PlannedDisk, tmp: string): P
   const cap = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const c of source) {
       out += c.length;
-      if (out > limit) throw new HangarError('corrupt', `${f.name}: decompresses to more than ${limit} bytes, far beyond the disk's capacity`);
+      if (out > limit) throw new HangarError('corrupt', `${f.name}: decompresses to more than ${limit} bytes, far beyond what it declares`);
       yield c;
     }
   };
   const sink = createWriteStream(tmp, { flags: 'wx' });
-  if (d.file?.compression === 'gzip') await pipeline(src, createGunzip(), cap, sink);
+  if (ref?.compression === 'gzip') await pipeline(src, createGunzip(), cap, sink);
   else await pipeline(src, cap, sink);
   job.verify(f.name, hashes);
 }
@@ -164,7 +166,7 @@ async function importDisk(job: Job, folder: string, f: PackageFile, d: PlannedDi
   const fmt = d.format;
   const tmp = join(folder, `.import-${d.disk.diskId.replace(/[^A-Za-z0-9_-]/g, '_')}.tmp`);
   job.req.onProgress?.(`extracting ${f.name}`);
-  await extract(job, f, d, tmp);
+  await extract(job, f, d.file, d.disk.capacity + Math.ceil(d.disk.capacity / 8) + (64 << 20), tmp);
   try {
     const srcFormat = await sourceFormat(tmp, d, f.name);
     job.req.onProgress?.(`converting ${f.name} to ${fmt}`);
@@ -214,6 +216,10 @@ async function run(job: Job, env: OvfEnvelope, plans: PlanOutcome[]): Promise<vo
       pending.set(d.file.href, list);
     }
   }
+  const media = new Map<string, string[]>();
+  for (const p of plans) {
+    for (const m of p.plan.media) media.set(m.file.href, [...(media.get(m.file.href) ?? []), join(folders.get(p)!, m.target)]);
+  }
   for await (const f of job.pkg.files(env)) {
     job.check();
     if (f.what.kind === 'manifest') {
@@ -225,6 +231,14 @@ async function run(job: Job, env: OvfEnvelope, plans: PlanOutcome[]): Promise<vo
       job.notes.push(`${f.name}: the package is signed; the signature was not verified (certificate checking is not implemented)`);
     } else {
       const users = pending.get(f.name);
+      const copies = media.get(f.name);
+      if (copies && !users) {
+        job.req.onProgress?.(`copying ${f.name}`);
+        await extract(job, f, f.what.ref, MAX_MEDIUM, copies[0]!);
+        for (const c of copies.slice(1)) await copyFile(copies[0]!, c);
+        media.delete(f.name);
+        continue;
+      }
       if (!users) {
         await consume(job, f);
         continue;
@@ -238,6 +252,9 @@ async function run(job: Job, env: OvfEnvelope, plans: PlanOutcome[]): Promise<vo
       pending.delete(f.name);
     }
     if (f.size > MAX_SMALL_FILE) job.req.onProgress?.(`done with ${f.name}`);
+  }
+  if (media.size) {
+    throw new HangarError('not-found', `${[...media.keys()].join(', ')}: named in References and attached to an optical drive, but missing from the package`);
   }
   if (pending.size) {
     throw new HangarError('not-found', `${[...pending.keys()].join(', ')}: named in References and used by a disk, but missing from the package`);

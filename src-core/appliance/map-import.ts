@@ -38,9 +38,16 @@ export interface PlannedDisk {
   format: DiskFormat;
 }
 
+/** A file of the package (an ISO) copied into the VM folder and attached to an optical drive. */
+export interface PlannedMedium {
+  file: OvfFileRef;
+  target: string;
+}
+
 export interface ImportPlan {
   config: MachineConfig;
   disks: PlannedDisk[];
+  media: PlannedMedium[];
   report: MappingReport;
 }
 
@@ -97,6 +104,7 @@ class HardwareMapper {
   /** OVF controller InstanceID → Hangar controller and port offset (IDE channel 1 starts at port 2). */
   readonly controllers = new Map<string, { ctl: StorageController; base: number; span: number }>();
   readonly disks: PlannedDisk[] = [];
+  readonly media: PlannedMedium[] = [];
 
   constructor(private readonly env: OvfEnvelope, private readonly vs: OvfVirtualSystem, private readonly opts: ImportOptions, private readonly name: string) {}
 
@@ -205,12 +213,22 @@ class HardwareMapper {
   addOptical(it: RasdItem): void {
     const at = this.place(it);
     if (!at) return;
-    at.ctl.attachments.push({ port: at.port, type: 'optical', path: '' });
     const fileRef = it.hostResources.map(parseHostResource).find((r) => r?.kind === 'file');
-    if (fileRef) {
-      const f = this.env.files.find((x) => x.id === fileRef.id)!;
-      this.report.adjusted(label(it), `empty optical drive on ${at.ctl.name} port ${at.port}`, `the image ${f.href} in the package is not imported; attach it after import if needed`);
-    } else this.report.mapped(label(it), `empty optical drive on ${at.ctl.name} port ${at.port}`);
+    if (!fileRef) {
+      at.ctl.attachments.push({ port: at.port, type: 'optical', path: '' });
+      this.report.mapped(label(it), `empty optical drive on ${at.ctl.name} port ${at.port}`);
+      return;
+    }
+    const file = this.env.files.find((x) => x.id === fileRef.id)!;
+    let m = this.media.find((x) => x.file.id === file.id);
+    if (!m) {
+      // Our own file name: the package's name only contributes safe characters.
+      const base = (file.href.split('/').pop() ?? 'image').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.]+/, '');
+      m = { file, target: `${this.name}-${base || 'image.iso'}` };
+      this.media.push(m);
+    }
+    at.ctl.attachments.push({ port: at.port, type: 'optical', path: m.target });
+    this.report.mapped(label(it), `optical drive with ${file.href} (copied to ${m.target}) on ${at.ctl.name} port ${at.port}`);
   }
 }
 
@@ -345,7 +363,7 @@ function mapForeign(env: OvfEnvelope, vs: OvfVirtualSystem, opts: ImportOptions)
   if (vs.eulas.length) r.mapped('license agreement', `${vs.eulas.length} EULA section(s) shown at import`);
   if (vs.hasVboxMachine) r.dropped('vbox:Machine', 'VirtualBox\'s own configuration', 'read for the standard OVF sections only');
   userOverrides(config, opts, r);
-  return { config, disks: m.disks, report: r };
+  return { config, disks: m.disks, media: m.media, report: r };
 }
 
 function userOverrides(config: MachineConfig, opts: ImportOptions, r: MappingReport): void {
@@ -401,7 +419,7 @@ function mapHangar(env: OvfEnvelope, vs: OvfVirtualSystem, opts: ImportOptions):
   r.mapped('configuration', `restored from the Hangar section: ${config.osType}, ${config.cpus} CPU(s), ${config.memoryMiB} MiB, ${config.storage.length} controller(s), ${config.network.length} adapter(s)`);
   userOverrides(config, opts, r);
   assertValid(config);
-  return { config, disks, report: r };
+  return { config, disks, media: [], report: r };
 }
 
 export function planImport(env: OvfEnvelope, vs: OvfVirtualSystem, opts: ImportOptions): ImportPlan {

@@ -170,4 +170,22 @@ describe('hostile appliances', () => {
     const res = await importAppliance({ file, library: new Library(join(root, 'home-cert')) });
     expect(res.notes).toEqual(['a.cert: the package is signed; the signature was not verified (certificate checking is not implemented)']);
   });
+
+  it('an ISO named in References is copied into the VM folder and attached to its optical drive', async () => {
+    const iso = Buffer.alloc(300_000, 0x43);
+    const ovf = descriptor([{ href: 'd.vmdk' }]).replace('</References>', '<File ovf:id="iso" ovf:href="tools dir/../x/tools.iso"/></References>')
+      .replace('</VirtualHardwareSection>', '<Item><rasd:AddressOnParent>7</rasd:AddressOnParent><rasd:HostResource>ovf:/file/iso</rasd:HostResource><rasd:InstanceID>30</rasd:InstanceID><rasd:Parent>1</rasd:Parent><rasd:ResourceType>15</rasd:ResourceType></Item></VirtualHardwareSection>');
+    // An href with ".." is refused outright, whatever it names.
+    await refused(await tarOf(join(root, 'isobad.ova'), [['a.ovf', Buffer.from(ovf)], ['d.vmdk', disk]]), /href "tools dir\/\.\.\/x\/tools\.iso" contains "\.\."/);
+    const good = ovf.replace('tools dir/../x/tools.iso', 'media/tools &amp; more.iso');
+    const file = await tarOf(join(root, 'iso.ova'), [['a.ovf', Buffer.from(good)], ['d.vmdk', disk], ['media/tools & more.iso', iso]]);
+    const lib = new Library(join(root, 'home-iso'));
+    const res = await importAppliance({ file, library: lib });
+    expect(res.plans[0]!.plan.report.of('mapped').map((e) => e.detail)).toContain('optical drive with media/tools & more.iso (copied to evil-tools___more.iso) on SATA port 7');
+    const vm = await lib.get('evil');
+    expect(vm.config.storage[0]!.attachments.find((a) => a.type === 'optical')).toEqual({ port: 7, type: 'optical', path: 'evil-tools___more.iso' });
+    expect(readFileSync(join(vm.path, '..', 'evil-tools___more.iso')).equals(iso)).toBe(true);
+    // Named but absent: refused, nothing left.
+    await refused(await tarOf(join(root, 'isomissing.ova'), [['a.ovf', Buffer.from(good)], ['d.vmdk', disk]]), /media\/tools & more\.iso: named in References and attached to an optical drive, but missing/);
+  });
 });
