@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureGuestKit } from '../../../scripts/guest-kit.ts';
 import { ControlClient } from '../../../src-core/vmm/control-client.ts';
-import { createDemoVm } from '../../../src-core/vmm/demo-vm.ts';
+import { createDemoVm, demoKernel } from '../../../src-core/vmm/demo-vm.ts';
 import { VmManager } from '../../../src-core/vmm/vm-manager.ts';
 import { effectiveState, vmFiles } from '../../../src-core/vmm/vm-files.ts';
 import { runHangar, tempDir } from '../../helpers/cli.ts';
@@ -28,7 +28,8 @@ describe('hangar demo', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Created VM "Demo Linux"');
     const shown = JSON.parse((await runHangar(['show', 'Demo Linux', '--json'], env)).stdout) as { config: { firmware: Record<string, string>; serial: unknown[]; memoryMiB: number } };
-    expect(shown.config.firmware).toMatchObject({ type: 'linux', kernel: kit.kernel, initrd: kit.initramfs });
+    expect(shown.config.firmware).toMatchObject({ type: 'linux', kernel: demoKernel(kit), initrd: kit.initramfs });
+    expect([kit.kernel, `${kit.dir}/vmlinux`]).toContain(demoKernel(kit));
     expect(shown.config.serial).toEqual([{ port: 'COM1', mode: 'file', path: 'Logs/com1.log' }]);
     expect(shown.config.memoryMiB).toBe(256);
     const again = await runHangar(['demo'], env);
