@@ -2,33 +2,38 @@
 // group and maps errors to exit codes (0 ok, 1 operational error, 2 usage error).
 import { Command, CommanderError } from 'commander';
 import { HangarError, exitCodeFor } from '../api/errors.ts';
-import { registerLibraryCommands } from './commands/library.ts';
-import { registerServeCommand } from './commands/serve.ts';
-import { registerDiskCommands } from './commands/disk.ts';
-import { registerRunCommand } from './commands/run.ts';
-import { registerApplianceCommands } from './commands/appliance.ts';
-import { registerVmCommands } from './commands/vm.ts';
-import { registerDemoCommand } from './commands/demo.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+// Command groups load lazily: `hangar list` should not compile the emulator, the disk
+// formats and the web server before it can print a table.
+const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
+  { commands: ['create', 'list', 'show', 'modify', 'register', 'unregister', 'delete', 'clone', 'ostypes', 'recover'], load: async () => (await import('./commands/library.ts')).registerLibraryCommands },
+  { commands: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServeCommand },
+  { commands: ['disk'], load: async () => (await import('./commands/disk.ts')).registerDiskCommands },
+  { commands: ['run'], load: async () => (await import('./commands/run.ts')).registerRunCommand },
+  { commands: ['export', 'import'], load: async () => (await import('./commands/appliance.ts')).registerApplianceCommands },
+  // `list --running` is answered by the VM commands, so they load for `list` too.
+  { commands: ['start', 'control', 'discardstate', 'stats', 'console', 'list'], load: async () => (await import('./commands/vm.ts')).registerVmCommands },
+  { commands: ['demo'], load: async () => (await import('./commands/demo.ts')).registerDemoCommand },
+];
+
+/** Build the program with the command groups `argv` needs (all of them for help or an unknown command). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('hangar')
     .description('Hangar: create, run and move virtual machines')
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerLibraryCommands(program);
-  registerServeCommand(program);
-  registerDiskCommands(program);
-  registerRunCommand(program);
-  registerApplianceCommands(program);
-  registerVmCommands(program);
-  registerDemoCommand(program);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const wanted = GROUPS.filter((g) => first !== undefined && g.commands.includes(first));
+  for (const g of wanted.length ? wanted : GROUPS) (await g.load())(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -11,7 +11,7 @@ beforeEach(() => {
   home = tempDir();
 });
 
-describe('hangar library commands', () => {
+describe('hangar library commands', { timeout: 180_000 }, () => {
   it('create, list, show, modify, clone, delete', async () => {
     let r = await hangar('create', '--name', 'demo', '--ostype', 'Linux_64', '--memory', '512', '--cpus', '2');
     expect(r.code, r.stderr).toBe(0);
