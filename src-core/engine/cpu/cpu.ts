@@ -446,7 +446,15 @@ export class Cpu implements CpuCore {
   wr8(lin: number, v: number): void {
     const o = this.wrOff(lin, lin & 0xfff);
     if (o >= 0) this.ram[o] = v;
-    else this.bus.write8(this.wrPhys, v & 0xff);
+    else {
+      this.bus.write8(this.wrPhys, v & 0xff);
+      this.afterMmioWrite();
+    }
+  }
+
+  /** An MMIO write may have remapped memory (a PCI BAR, a ROM shadow): drop stale TLB entries. */
+  private afterMmioWrite(): void {
+    if (this.bus.mapVersion !== this.seenMapVersion) this.tlbFlushAll();
   }
 
   wr16(lin: number, v: number): void {
@@ -454,7 +462,10 @@ export class Cpu implements CpuCore {
     if (po <= 0xffe) {
       const o = this.wrOff(lin, po);
       if (o >= 0) this.dv.setUint16(o, v & 0xffff, true);
-      else this.bus.write16(this.wrPhys, v & 0xffff);
+      else {
+        this.bus.write16(this.wrPhys, v & 0xffff);
+        this.afterMmioWrite();
+      }
       return;
     }
     this.checkWritable(lin + 1);
@@ -467,7 +478,10 @@ export class Cpu implements CpuCore {
     if (po <= 0xffc) {
       const o = this.wrOff(lin, po);
       if (o >= 0) this.dv.setInt32(o, v | 0, true);
-      else this.bus.write32(this.wrPhys, v >>> 0);
+      else {
+        this.bus.write32(this.wrPhys, v >>> 0);
+        this.afterMmioWrite();
+      }
       return;
     }
     this.checkWritable(lin + 3);
@@ -488,6 +502,7 @@ export class Cpu implements CpuCore {
         const p = this.wrPhys;
         this.bus.write32(p, lo >>> 0);
         this.bus.write32(p + 4, hi >>> 0);
+        this.afterMmioWrite();
       }
       return;
     }
