@@ -597,7 +597,8 @@ export class Cpu implements CpuCore {
       ins.phys = phys + pos;
       pos += ins.len;
       n++;
-      if (ENDS_BLOCK[ins.op] || ins.invalid || pos >= room) break;
+      // FF /0 and /1 (INC/DEC) do not transfer control, unlike the rest of group 5.
+      if ((ENDS_BLOCK[ins.op] && !(ins.op === 0xff && ins.ext < 2)) || ins.invalid || pos >= room) break;
     }
     if (n === 0) return false;
     b.n = n;
