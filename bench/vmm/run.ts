@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { ensureGuestKit } from '../../scripts/guest-kit.ts';
 import { Library } from '../../src-core/library/library.ts';
 import { ControlClient } from '../../src-core/vmm/control-client.ts';
-import { createDemoVm } from '../../src-core/vmm/demo-vm.ts';
+import { createDemoVm, demoKernel } from '../../src-core/vmm/demo-vm.ts';
 import { bootProgram, PROGRAM_READY_MARKER } from '../../src-core/vmm/engines/boot-program.ts';
 import type { BootSource } from '../../src-core/vmm/engines/vm-engine.ts';
 import { vmFiles } from '../../src-core/vmm/vm-files.ts';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const cmdline = 'console=ttyS0';
     await createDemoVm(lib, kit, { name, memoryMiB, cmdline });
     process.stderr.write('timing hangar run to the marker (interpreted Linux boot: minutes)...\n');
-    runMs = await hangarRunToMarker(kit.kernel, kit.initramfs, cmdline);
+    runMs = await hangarRunToMarker(demoKernel(kit), kit.initramfs, cmdline);
   }
   const { path, config } = await lib.get(name);
   const files = vmFiles(path, config.uuid);
