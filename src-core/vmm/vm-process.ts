@@ -25,9 +25,12 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => runner.crash(err));
   process.on('unhandledRejection', (err) => runner.crash(err));
   // SIGTERM/SIGINT from the host: a hard power-off, recorded as such.
-  const onSignal = (sig: string) => void runner.stop(`host sent ${sig}`).catch((err) => runner.crash(err));
+  const onSignal = (why: string) => void runner.stop(why === 'manager exit' ? 'the manager exited' : `host sent ${why}`).catch((err) => runner.crash(err));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // A supervised VM (forked with an IPC channel) powers off when its manager goes away, so a
+  // dying manager leaves no unsupervised guests burning CPU. Detached VMs have no channel.
+  if (process.send) process.once('disconnect', () => onSignal('manager exit'));
   try {
     await runner.start();
   } catch (err) {

@@ -1,10 +1,13 @@
 // A real VM process running the real engine (CPU, PIC, UART, ACPI PM) on a hand-assembled
 // real-mode program, driven through its control socket: the whole lifecycle.
 import { statSync, existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../../src-core/vmm/control-client.ts';
 import { VmManager, type VmExit } from '../../../src-core/vmm/vm-manager.ts';
-import { effectiveState, vmFiles } from '../../../src-core/vmm/vm-files.ts';
+import { effectiveState, pidAlive, vmFiles } from '../../../src-core/vmm/vm-files.ts';
+import { tsxImport } from '../../../src-core/vmm/launcher.ts';
 import { readSavedStateHeader } from '../../../src-core/vmm/saved-state.ts';
 import type { StatusResult } from '../../../src-core/vmm/protocol.ts';
 import { PROGRAM_COUNTER_ADDRESS, PROGRAM_READY_MARKER } from '../../../src-core/vmm/engines/boot-program.ts';
@@ -149,4 +152,18 @@ describe('VM lifecycle on the real engine', () => {
     expect((await bystander.vm!.exited).state).toBe('PoweredOff');
     expect((await effectiveState(vmFiles(path, config.uuid))).state).toBe('PoweredOff');
   });
+
+  it('a supervised VM powers off when its manager exits', { timeout: 90_000 }, async () => {
+    const { path, config } = await createProgramVm(lib, 'Orphan');
+    const r = spawnSync(process.execPath, ['--import', tsxImport(), join(import.meta.dirname, 'fixtures', 'manager-exits.ts'), lib.home, 'Orphan'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    const files = vmFiles(path, config.uuid);
+    for (let i = 0; i < 200 && pidAlive(pid); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(pidAlive(pid)).toBe(false);
+    const s = await effectiveState(files);
+    expect(s).toMatchObject({ state: 'PoweredOff', reason: 'the manager exited' });
+  });
 });
+
