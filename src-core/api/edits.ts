@@ -1,6 +1,6 @@
 // Setting changes as data, with zod schemas so every transport can check what a client sends.
-// Mirrors the library's MachineEdit (src-core/library/edits.ts); the server proves at compile
-// time that the two types are the same (src-core/server/api-conformance.ts).
+// The CLI's `modify` flags and the GUI's settings dialog both produce these; the library
+// applies them (src-core/library/edits.ts).
 import { z } from 'zod';
 import {
   BOOT_DEVICES, CONTROLLER_TYPES, DISK_FORMATS, DISPLAY_CONTROLLERS, FIRMWARE_TYPES, MEDIUM_TYPES, NIC_MODELS,

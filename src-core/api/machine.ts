@@ -1,6 +1,6 @@
-// The machine configuration as the service API carries it. These mirror the library's model
-// (src-core/library/config.ts); the API layer may not import the library, so the server
-// checks at compile time that both shapes stay identical (src-core/server/api-conformance.ts).
+// The machine configuration model: what a `.hangar` file holds and what the service API
+// carries. It lives in the API layer so the renderer shares it; the library
+// (src-core/library/config.ts) re-exports it and owns the schema version and validation.
 
 export const FIRMWARE_TYPES = ['bios', 'uefi', 'linux'] as const;
 export const BOOT_DEVICES = ['disk', 'optical', 'network', 'floppy'] as const;
@@ -28,6 +28,7 @@ export const CONTROLLER_PORTS: Record<ControllerType, number> = { ide: 4, sata: 
 
 export interface Firmware {
   type: FirmwareType;
+  /** Linux direct boot only. Paths are absolute or relative to the VM folder. */
   kernel?: string;
   initrd?: string;
   cmdline?: string;
@@ -36,7 +37,9 @@ export interface Firmware {
 export interface Attachment {
   port: number;
   type: MediumType;
+  /** Image path, absolute or relative to the VM folder. Empty for an empty optical drive. */
   path: string;
+  /** Disk image format; the engine opens the image with exactly this format, never a guess. */
   format?: DiskFormat;
   readOnly?: boolean;
 }
@@ -68,7 +71,9 @@ export interface NetworkAdapter {
 export interface SerialPort {
   port: SerialPortName;
   mode: SerialMode;
+  /** file: output path. */
   path?: string;
+  /** tcp: the port on 127.0.0.1 the console listens on. */
   tcpPort?: number;
 }
 
@@ -77,10 +82,16 @@ export interface Display {
   vramMiB: number;
 }
 
-/** Host scheduling of the VM process (the VMM applies it at start). */
+export type VmPriority = 'low' | 'normal' | 'high';
+export const VM_PRIORITIES: readonly VmPriority[] = ['low', 'normal', 'high'];
+
+/** How the VM shares the host (the VMM applies these when it starts the VM process). */
 export interface Resources {
-  priority?: 'low' | 'normal' | 'high';
+  /** Host scheduling priority of the VM process (default normal). */
+  priority?: VmPriority;
+  /** Execution cap: percent of one host core the VM may use, 1-100 (default 100). */
   cpuCap?: number;
+  /** Host cores the VM process may run on (default: any). */
   affinity?: number[];
 }
 
@@ -90,6 +101,7 @@ export interface MachineConfig {
   name: string;
   osType: string;
   description: string;
+  /** Group path such as "/" or "/Servers/Web". */
   group: string;
   cpus: number;
   memoryMiB: number;
@@ -99,6 +111,7 @@ export interface MachineConfig {
   network: NetworkAdapter[];
   serial: SerialPort[];
   display: Display;
+  /** Optional; absent means normal priority, no cap, any core. */
   resources?: Resources;
 }
 

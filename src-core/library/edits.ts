@@ -2,30 +2,13 @@
 // the GUI's settings dialog both produce these; applying them never validates — the
 // library validates the whole result afterwards.
 import { HangarError } from '../api/errors.ts';
-import type {
-  Attachment, BootDevice, ControllerType, DiskFormat, FirmwareType, MachineConfig, MediumType, NicModel, PortForward,
-  SerialMode, SerialPortName, DisplayController, VmPriority,
-} from './config.ts';
+import type { MachineEdit } from '../api/edits.ts';
+import type { Attachment, MachineConfig } from './config.ts';
 import { randomMac } from './defaults.ts';
 
-export type MachineEdit =
-  | { kind: 'set'; field: 'name' | 'osType' | 'description' | 'group'; value: string }
-  | { kind: 'set'; field: 'cpus' | 'memoryMiB'; value: number }
-  | { kind: 'firmware'; type?: FirmwareType; kernel?: string | null; initrd?: string | null; cmdline?: string | null }
-  | { kind: 'bootOrder'; order: BootDevice[] }
-  | { kind: 'display'; controller?: DisplayController; vramMiB?: number }
-  | { kind: 'addController'; name: string; type: ControllerType }
-  | { kind: 'removeController'; name: string }
-  | { kind: 'attach'; controller: string; port: number; type: MediumType; path: string; format?: DiskFormat; readOnly?: boolean }
-  | { kind: 'detach'; controller: string; port: number }
-  | { kind: 'nic'; slot: number; enabled?: boolean; model?: NicModel; mac?: string | 'auto' }
-  | { kind: 'removeNic'; slot: number }
-  | { kind: 'addPortForward'; slot: number; rule: PortForward }
-  | { kind: 'removePortForward'; slot: number; name: string }
-  | { kind: 'serial'; port: SerialPortName; mode: SerialMode; path?: string; tcpPort?: number }
-  | { kind: 'removeSerial'; port: SerialPortName }
-  /** Host scheduling; null removes a setting (back to the default). */
-  | { kind: 'resources'; priority?: VmPriority | null; cpuCap?: number | null; affinity?: number[] | null };
+// The edit kinds and their fields are defined once, by the service API's schema
+// (src-core/api/edits.ts), so what a client may send and what the library applies agree.
+export type { MachineEdit };
 
 function missing(what: string): HangarError {
   return new HangarError('not-found', what);

@@ -6,6 +6,7 @@ import { basename, dirname, isAbsolute, join, resolve, relative, sep } from 'nod
 import { randomUUID } from 'node:crypto';
 import { HangarError } from '../api/errors.ts';
 import type { MachineConfig } from './config.ts';
+import type { MachineListing } from '../api/machine.ts';
 import { newMachineConfig, randomMac, type NewMachineOptions } from './defaults.ts';
 import { readMachineFile, writeMachineFile, parseMachineText } from './machine-file.ts';
 import { CONFIG_EXTENSION, defaultMachinesFolder } from './paths.ts';
@@ -13,9 +14,7 @@ import { Registry, type RegistryEntry } from './registry.ts';
 import { assertValid, nameIssue, ValidationError } from './validate.ts';
 import { readTextIfExists, writeFileAtomic } from './atomic-file.ts';
 
-export type MachineListing =
-  | { uuid: string; path: string; accessible: true; config: MachineConfig }
-  | { uuid: string; path: string; accessible: false; error: string };
+export type { MachineListing };
 
 async function exists(p: string): Promise<boolean> {
   try {

@@ -1,23 +1,8 @@
 // OS types a VM can be created for, with the defaults a new VM of that type gets.
-import type { ControllerType, FirmwareType, NicModel } from './config.ts';
+import type { OsType } from '../api/machine.ts';
 
-export interface OsPreset {
-  id: string;
-  label: string;
-  family: 'Linux' | 'Windows' | 'DOS' | 'Other';
-  is64Bit: boolean;
-  memoryMiB: number;
-  cpus: number;
-  /** Suggested size of a new disk, in GiB (the New-VM wizard and `create --disk` use it). */
-  diskGiB: number;
-  firmware: FirmwareType;
-  diskController: ControllerType;
-  opticalController: ControllerType;
-  nicModel: NicModel;
-  vramMiB: number;
-  /** Minimum memory the OS needs; validation warns below it. */
-  minMemoryMiB: number;
-}
+/** An OS type with the defaults a new VM of that type gets (shape shared with the API). */
+export type OsPreset = OsType;
 
 const linux = { family: 'Linux', is64Bit: true, firmware: 'bios', diskController: 'sata', opticalController: 'ide', nicModel: 'virtio-net', vramMiB: 16 } as const;
 
