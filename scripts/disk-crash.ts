@@ -16,21 +16,11 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FormatName } from '../src-core/storage/format.ts';
 import { openImage, requireFormat } from '../src-core/storage/open.ts';
+import { rng } from '../test/helpers/rng.ts';
 
 const SIZE = 8 << 20;
 const SECTOR = 512;
 const SELF = fileURLToPath(import.meta.url);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Op {
   off: number;

@@ -15,6 +15,7 @@ import { HangarError } from '../src-core/api/errors.ts';
 import type { FormatName, ImageFormat } from '../src-core/storage/format.ts';
 import { allFormats } from '../src-core/storage/formats/index.ts';
 import { probeFormat } from '../src-core/storage/open.ts';
+import { rng } from '../test/helpers/rng.ts';
 
 export interface Template {
   name: string;
@@ -22,17 +23,6 @@ export interface Template {
   bytes: Uint8Array;
   /** [start, end) byte ranges holding metadata worth mutating. */
   regions: [number, number][];
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Metadata regions of a qcow2 image: header cluster start, L1, refcount table and first block, L2 tables. */

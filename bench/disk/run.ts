@@ -18,6 +18,7 @@ import type { FormatName } from '../../src-core/storage/format.ts';
 import { openImage } from '../../src-core/storage/open.ts';
 import { convertImage } from '../../src-core/storage/tools/convert.ts';
 import { parseSize } from '../../src-core/storage/size.ts';
+import { rng } from '../../test/helpers/rng.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -27,17 +28,6 @@ const opt = (name: string, dflt: string) => {
 const SIZE = parseSize(opt('--size', '1G'));
 const RUNS = Number(opt('--runs', '5'));
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function makeSource(file: string): Promise<number> {
   const r = rng(2024);

@@ -16,6 +16,7 @@ import type { ImageFormat } from '../../../src-core/storage/format.ts';
 import { vdiFormat } from '../../../src-core/storage/formats/vdi.ts';
 import { vhdFormat } from '../../../src-core/storage/formats/vhd.ts';
 import { vmdkFormat } from '../../../src-core/storage/formats/vmdk.ts';
+import { rng } from '../../helpers/rng.ts';
 
 const SIZE = 8 << 20;
 const SECTOR = 512;
@@ -26,17 +27,6 @@ export const CRASH_FORMATS: Record<string, { fmt: ImageFormat; qemu: string; qem
   vhd: { fmt: vhdFormat, qemu: 'vpc', qemuCheck: false },
   vmdk: { fmt: vmdkFormat, qemu: 'vmdk', qemuCheck: true },
 };
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Op {
   off: number;

@@ -24,16 +24,7 @@ export function qemuIo(file: string, fmt: string, ...cmds: string[]): void {
 }
 
 /** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../helpers/rng.ts';
 
 export function randomBytes(r: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);
