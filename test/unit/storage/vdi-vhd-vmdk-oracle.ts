@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HangarError } from '../../../src-core/api/errors.ts';
 import type { ImageFormat, OpenImage } from '../../../src-core/storage/format.ts';
+import { rng } from '../../helpers/rng.ts';
 
 export function tempDir(prefix: string): { dir: string; path: (n: string) => string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `hangar-${prefix}-`));
@@ -45,17 +46,8 @@ export async function readWhole(img: OpenImage, chunk = 1 << 20): Promise<Buffer
   return out;
 }
 
-/** Mulberry32: small, seeded, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded generator (test/helpers/rng.ts), under the name these tests use. */
+export const prng = rng;
 
 export function pattern(len: number, seed: number): Uint8Array {
   const r = prng(seed);
