@@ -57,13 +57,16 @@ export class AcpiPm implements Device {
   }
 
   private read(off: number, size: IoSize): number {
-    // Assemble from byte reads so odd-sized or unaligned accesses behave.
+    // Assemble from byte reads so odd-sized or unaligned accesses behave. The timer is
+    // sampled once per access: sampling it per byte tears a 32-bit read across a carry
+    // (0x8ef4 read as 0x8ff4), and Linux then rejects the PM timer as non-monotonic.
+    const timer = off + size > 8 ? this.timerValue() : 0;
     let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(off + i) << (i * 8);
+    for (let i = 0; i < size; i++) v |= this.readByte(off + i, timer) << (i * 8);
     return v >>> 0;
   }
 
-  private readByte(off: number): number {
+  private readByte(off: number, timer: number): number {
     switch (off) {
       case 0: return this.status & 0xff;
       case 1: return (this.status >> 8) & 0xff;
@@ -71,10 +74,8 @@ export class AcpiPm implements Device {
       case 3: return (this.enable >> 8) & 0xff;
       case 4: return this.control & 0xff;
       case 5: return (this.control >> 8) & 0xff & ~(SLP_EN >> 8); // SLP_EN reads as 0
-      case 8: case 9: case 10: case 11: {
-        const t = this.timerValue();
-        return (t >>> ((off - 8) * 8)) & 0xff;
-      }
+      case 8: case 9: case 10: case 11:
+        return (timer >>> ((off - 8) * 8)) & 0xff;
       default: return 0xff;
     }
   }
