@@ -9,8 +9,10 @@ import type { BootCpuState, CpuCore } from '../cpu-api.ts';
 import type { MemoryBus } from '../bus-memory.ts';
 import type { IoBus } from '../bus-io.ts';
 import type { DeviceState, InterruptSource } from '../device.ts';
-import { Instr, decode } from './decode.ts';
-import { Block, ENDS_BLOCK, MAX_BLOCK } from './block.ts';
+import { Instr } from './decode.ts';
+import type { Block } from './block.ts';
+import { BCACHE_SIZE, ICACHE_SIZE, fetchBlock, fetchInstr } from './fetch.ts';
+import { runLoop } from './run-loop.ts';
 import { ACC_FETCH, ACC_USER, ACC_WRITE, T_GLOBAL, T_RS, T_WS, T_XS, translate } from './paging.ts';
 import { CR0_PG, EFER_LMA, EX_DB, EX_GP, EX_SS, IF } from './constants.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
@@ -27,8 +29,6 @@ export const FAULT = { cpuFault: true };
 
 const TLB_SIZE = 4096;
 const TLB_MASK = TLB_SIZE - 1;
-const ICACHE_SIZE = 1 << 16;
-const BCACHE_SIZE = 1 << 14;
 
 export class Cpu implements CpuCore {
   readonly bus: MemoryBus;
@@ -143,8 +143,8 @@ export class Cpu implements CpuCore {
   readonly icache: (Instr | undefined)[] = new Array(ICACHE_SIZE);
   readonly bcache: (Block | undefined)[] = new Array(BCACHE_SIZE);
   ram32: Int32Array;
-  private scratch = new Instr();
-  private fetchBase = 0; // linear address of the instruction being decoded
+  /** Decode target for instructions that are not cached. */
+  readonly scratch = new Instr();
   /** High half of the last 64-bit memory or operand read. */
   mhi = 0;
   /** High half of the last 64-bit ALU result. */
@@ -198,93 +198,7 @@ export class Cpu implements CpuCore {
   }
 
   run(budget: number): number {
-    this.exitReq = false;
-    this.intCheck = true; // devices may have raised lines without notifying
-    if (this.bus.mapVersion !== this.seenMapVersion) this.tlbFlushAll();
-    let n = 0;
-    this.executedInRun = 0;
-    while (n < budget && !this.exitReq) {
-      if (this.intCheck) {
-        if (this.inhibit) this.inhibit = false;
-        else checkInterrupts(this);
-      }
-      if (this.halted) break;
-      try {
-        // The inner loop: find the block at RIP (validated against RAM), run its
-        // instructions until one transfers control, faults or something needs attention.
-        let prev: Block | null = null;
-        outer: while (n < budget) {
-          this.ip0 = this.rip;
-          let blk: Block | null = null;
-          const stepping = (this.flags & TF) !== 0; // single-step: one instruction at a time
-          if (stepping) prev = null;
-          else if (prev !== null && prev.nextRip === this.rip && prev.nextEpoch === this.epoch) {
-            // Chained: same translation context, so only the bytes need re-checking.
-            const b: Block = prev.next!;
-            const w = b.words;
-            const r = this.ram32;
-            const w0 = b.word0;
-            const nw = b.nwords;
-            let k = 0;
-            while (k < nw && r[w0 + k] === w[k]) k++;
-            if (k === nw && b.phys === prev.nextPhys) blk = b;
-          }
-          if (blk === null && !stepping) {
-            const rip = this.rip;
-            const ep = this.epoch;
-            blk = this.fetchBlock();
-            if (prev !== null && blk !== null && ep === this.epoch) {
-              prev.next = blk;
-              prev.nextRip = rip;
-              prev.nextEpoch = ep;
-              prev.nextPhys = blk.phys;
-            }
-          }
-          prev = blk;
-          if (blk === null) {
-            // Not cacheable (crosses a page, or not RAM): one instruction at a time.
-            const ins = this.fetchInstr();
-            const tf = this.flags & TF;
-            const next = this.rip + ins.len;
-            this.rip = this.codeMode === 64 ? next : this.codeMode === 32 ? next >>> 0 : next & 0xffff;
-            execute(this, ins);
-            n++;
-            this.executedInRun = n;
-            if (tf !== 0) deliverInterrupt(this, EX_DB, -1, 'trap');
-            if (this.intCheck || this.exitReq || this.halted) break;
-            continue;
-          }
-          const instrs = blk.instrs;
-          const cnt = blk.n;
-          const mode = this.codeMode;
-          // TF is clear here and only POPF/IRET (which end blocks) can set it.
-          for (let i = 0; i < cnt; i++) {
-            const ins = instrs[i]!;
-            const start = this.rip;
-            this.ip0 = start;
-            let next = start + ins.len;
-            if (mode !== 64) next = mode === 32 ? next >>> 0 : next & 0xffff;
-            this.rip = next;
-            execute(this, ins);
-            n++;
-            if (this.rip !== next || this.intCheck || this.exitReq || this.halted || n >= budget) {
-              this.executedInRun = n;
-              if (this.intCheck || this.exitReq || this.halted) break outer;
-              break;
-            }
-          }
-          this.executedInRun = n;
-        }
-      } catch (e) {
-        if (e !== FAULT) throw e;
-        n++;
-        this.executedInRun = n;
-        deliverPending(this);
-      }
-    }
-    this.instructionCount += n;
-    this.executedInRun = 0;
-    return n;
+    return runLoop(this, budget);
   }
 
   /** Raise an exception: records it and unwinds the current instruction. */
@@ -518,18 +432,6 @@ export class Cpu implements CpuCore {
 
   // ---- instruction fetch ----
 
-  /** Fetch byte i of the instruction at this.fetchBase. */
-  private readonly fetchByte = (i: number): number => {
-    const lin = this.fetchBase + i;
-    const po = lin & 0xfff;
-    const vpn = (lin - po) / 4096;
-    const t = vpn & TLB_MASK;
-    let phys: number;
-    if (this.tlbVpn[t] === vpn && (this.tlbPerm[t]! & (T_XS << this.userShift)) !== 0) phys = this.tlbPhys[t]! + po;
-    else phys = translate(this, lin, ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0));
-    return this.bus.read8(phys);
-  };
-
   /** Linear address of the next instruction. */
   codeLinear(): number {
     return this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) % TWO32;
@@ -537,128 +439,12 @@ export class Cpu implements CpuCore {
 
   /** The cached block at RIP, (re)decoding it when missing or stale; null when not cacheable. */
   fetchBlock(): Block | null {
-    const lin = this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) % TWO32;
-    const po = lin & 0xfff;
-    const vpn = (lin - po) / 4096;
-    const t = vpn & TLB_MASK;
-    let off: number;
-    let phys: number;
-    if (this.tlbVpn[t] === vpn && (this.tlbPerm[t]! & (T_XS << this.userShift)) !== 0) {
-      off = this.tlbOff[t]!;
-      phys = this.tlbPhys[t]! + po;
-    } else {
-      phys = translate(this, lin, ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0));
-      off = this.tlbOff[t]!;
-    }
-    if (off < 0) return null;
-    const slot = (phys ^ (phys >>> 14)) & (BCACHE_SIZE - 1);
-    let b = this.bcache[slot];
-    if (b !== undefined && b.phys === phys && b.mode === this.codeMode) {
-      const w = b.words;
-      const r = this.ram32;
-      const w0 = b.word0;
-      const nw = b.nwords;
-      let k = 0;
-      while (k < nw && r[w0 + k] === w[k]) k++;
-      if (k === nw) return b;
-    }
-    if (b === undefined) {
-      b = new Block();
-      this.bcache[slot] = b;
-    }
-    return this.buildBlock(b, lin, phys, off + po, po) ? b : null;
+    return fetchBlock(this);
   }
 
-  private buildBlock(b: Block, lin: number, phys: number, at: number, po: number): boolean {
-    const mode = this.codeMode;
-    const ram = this.ram;
-    let pos = 0;
-    let n = 0;
-    b.phys = -1;
-    while (n < MAX_BLOCK) {
-      let ins = b.instrs[n];
-      if (ins === undefined) {
-        ins = new Instr();
-        b.instrs[n] = ins;
-      }
-      // Decode only from this page's bytes; an instruction running past the page end ends
-      // the block before it (it will run through the uncached path).
-      const base = at + pos;
-      const room = 4096 - (po + pos);
-      let overflow = false;
-      decode(ins, (i: number): number => {
-        if (i >= room) {
-          overflow = true;
-          return 0x90;
-        }
-        return ram[base + i]!;
-      }, mode);
-      if (overflow || ins.len > room) break;
-      ins.phys = phys + pos;
-      pos += ins.len;
-      n++;
-      // FF /0 and /1 (INC/DEC) do not transfer control, unlike the rest of group 5.
-      if ((ENDS_BLOCK[ins.op] && !(ins.op === 0xff && ins.ext < 2)) || ins.invalid || pos >= room) break;
-    }
-    if (n === 0) return false;
-    b.n = n;
-    b.mode = mode;
-    b.phys = phys;
-    const w0 = at >> 2;
-    const w1 = (at + pos - 1) >> 2;
-    const nw = w1 - w0 + 1;
-    if (b.words.length < nw) b.words = new Int32Array(Math.max(nw, 16));
-    for (let k = 0; k < nw; k++) b.words[k] = this.ram32[w0 + k]!;
-    b.word0 = w0;
-    b.nwords = nw;
-    void lin;
-    return true;
-  }
-
+  /** The decoded instruction at RIP (cached per physical address when inside one RAM page). */
   fetchInstr(): Instr {
-    const lin = this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) % TWO32;
-    const po = lin & 0xfff;
-    const vpn = (lin - po) / 4096;
-    const t = vpn & TLB_MASK;
-    let off: number;
-    let phys: number;
-    if (this.tlbVpn[t] === vpn && (this.tlbPerm[t]! & (T_XS << this.userShift)) !== 0) {
-      off = this.tlbOff[t]!;
-      phys = this.tlbPhys[t]! + po;
-    } else {
-      phys = translate(this, lin, ACC_FETCH | (this.cpl === 3 ? ACC_USER : 0));
-      off = this.tlbOff[t]!;
-    }
-    if (off >= 0) {
-      const slot = phys & (ICACHE_SIZE - 1);
-      const c = this.icache[slot];
-      const ram = this.ram;
-      const at = off + po;
-      if (c !== undefined && c.phys === phys && c.mode === this.codeMode) {
-        const b = c.bytes;
-        const len = c.len;
-        let k = 0;
-        while (k < len && ram[at + k] === b[k]) k++;
-        if (k === len) return c;
-      }
-      this.fetchBase = lin;
-      // Decode; cache only instructions wholly inside this RAM page.
-      const fresh = c !== undefined && c.phys !== phys ? c : (c ?? new Instr());
-      decode(fresh, this.fetchByte, this.codeMode);
-      if (po + fresh.len <= 4096) {
-        fresh.bytes.set(ram.subarray(at, at + fresh.len));
-        fresh.phys = phys;
-        this.icache[slot] = fresh;
-        return fresh;
-      }
-      fresh.phys = -1;
-      this.icache[slot] = undefined;
-      return fresh;
-    }
-    this.fetchBase = lin;
-    const ins = decode(this.scratch, this.fetchByte, this.codeMode);
-    ins.phys = -1;
-    return ins;
+    return fetchInstr(this);
   }
 
   // ---- segmented access helpers used by system code ----

@@ -1,0 +1,101 @@
+// The interpreter's run loop: find the decoded block at RIP (validated against RAM), run its
+// instructions until one transfers control, faults or something needs attention (an
+// interrupt, an exit request, HLT, the end of the budget).
+import type { Cpu } from './cpu.ts';
+import { FAULT } from './cpu.ts';
+import type { Block } from './block.ts';
+import { fetchBlock, fetchInstr } from './fetch.ts';
+import { execute } from './exec.ts';
+import { EX_DB } from './constants.ts';
+import { checkInterrupts, deliverInterrupt, deliverPending } from './system/interrupts.ts';
+const TF = 0x100; // local copy: hot-path constant
+
+export function runLoop(c: Cpu, budget: number): number {
+  c.exitReq = false;
+  c.intCheck = true; // devices may have raised lines without notifying
+  if (c.bus.mapVersion !== c.seenMapVersion) c.tlbFlushAll();
+  let n = 0;
+  c.executedInRun = 0;
+  while (n < budget && !c.exitReq) {
+    if (c.intCheck) {
+      if (c.inhibit) c.inhibit = false;
+      else checkInterrupts(c);
+    }
+    if (c.halted) break;
+    try {
+      // The inner loop: find the block at RIP (validated against RAM), run its
+      // instructions until one transfers control, faults or something needs attention.
+      let prev: Block | null = null;
+      outer: while (n < budget) {
+        c.ip0 = c.rip;
+        let blk: Block | null = null;
+        const stepping = (c.flags & TF) !== 0; // single-step: one instruction at a time
+        if (stepping) prev = null;
+        else if (prev !== null && prev.nextRip === c.rip && prev.nextEpoch === c.epoch) {
+          // Chained: same translation context, so only the bytes need re-checking.
+          const b: Block = prev.next!;
+          const w = b.words;
+          const r = c.ram32;
+          const w0 = b.word0;
+          const nw = b.nwords;
+          let k = 0;
+          while (k < nw && r[w0 + k] === w[k]) k++;
+          if (k === nw && b.phys === prev.nextPhys) blk = b;
+        }
+        if (blk === null && !stepping) {
+          const rip = c.rip;
+          const ep = c.epoch;
+          blk = fetchBlock(c);
+          if (prev !== null && blk !== null && ep === c.epoch) {
+            prev.next = blk;
+            prev.nextRip = rip;
+            prev.nextEpoch = ep;
+            prev.nextPhys = blk.phys;
+          }
+        }
+        prev = blk;
+        if (blk === null) {
+          // Not cacheable (crosses a page, or not RAM): one instruction at a time.
+          const ins = fetchInstr(c);
+          const tf = c.flags & TF;
+          const next = c.rip + ins.len;
+          c.rip = c.codeMode === 64 ? next : c.codeMode === 32 ? next >>> 0 : next & 0xffff;
+          execute(c, ins);
+          n++;
+          c.executedInRun = n;
+          if (tf !== 0) deliverInterrupt(c, EX_DB, -1, 'trap');
+          if (c.intCheck || c.exitReq || c.halted) break;
+          continue;
+        }
+        const instrs = blk.instrs;
+        const cnt = blk.n;
+        const mode = c.codeMode;
+        // TF is clear here and only POPF/IRET (which end blocks) can set it.
+        for (let i = 0; i < cnt; i++) {
+          const ins = instrs[i]!;
+          const start = c.rip;
+          c.ip0 = start;
+          let next = start + ins.len;
+          if (mode !== 64) next = mode === 32 ? next >>> 0 : next & 0xffff;
+          c.rip = next;
+          execute(c, ins);
+          n++;
+          if (c.rip !== next || c.intCheck || c.exitReq || c.halted || n >= budget) {
+            c.executedInRun = n;
+            if (c.intCheck || c.exitReq || c.halted) break outer;
+            break;
+          }
+        }
+        c.executedInRun = n;
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      n++;
+      c.executedInRun = n;
+      deliverPending(c);
+    }
+  }
+  c.instructionCount += n;
+  c.executedInRun = 0;
+  return n;
+}
