@@ -5,7 +5,7 @@ import type * as Electron from 'electron';
 import { BRIDGE_EVENTS_MESSAGE } from '../src-core/api/bridge.ts';
 import type { HangarEvent, UiCommand } from '../src-core/api/service.ts';
 import { Library } from '../src-core/library/library.ts';
-import { createLibraryService } from '../src-core/server/library-service.ts';
+import { createHangarService } from '../src-core/server/lifecycle-service.ts';
 import { watchRegistry } from '../src-core/server/registry-watch.ts';
 import { argvSkip, parseLaunchArgs, type LaunchRequest } from './args.ts';
 import { registerIpc } from './ipc.ts';
@@ -48,7 +48,9 @@ export function startApp(e: ElectronApi, opts: AppOptions): RunningApp {
   const emit = (ev: HangarEvent): void => {
     for (const p of ports) p.postMessage(ev);
   };
-  const service = createLibraryService(new Library(opts.home), { onEvent: emit });
+  const runtime = createHangarService(new Library(opts.home), { onEvent: emit });
+  const { service } = runtime;
+  app.on('will-quit', () => void runtime.close());
   // Changes made by the CLI while the app runs reach the window too.
   const watcher = watchRegistry(opts.home, () => emit({ type: 'machines-changed' }));
   app.on('will-quit', () => watcher.close());

@@ -13,7 +13,7 @@ import { newMachineConfig } from '../../src-core/library/defaults.ts';
 import { Library } from '../../src-core/library/library.ts';
 import { writeMachineFile } from '../../src-core/library/machine-file.ts';
 import { OS_PRESETS } from '../../src-core/library/presets.ts';
-import { createLibraryService } from '../../src-core/server/library-service.ts';
+import { createHangarService } from '../../src-core/server/lifecycle-service.ts';
 import { requireRendererDist } from '../../src-core/server/renderer-dist.ts';
 import { startWebServer } from '../../src-core/server/web-server.ts';
 
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), 'hangar-bench-ui-'));
   const library = new Library(home);
   await seed(library);
-  const server = await startWebServer({ root, service: (emit) => createLibraryService(library, { onEvent: emit }) });
+  const server = await startWebServer({ root, service: (emit) => createHangarService(library, { onEvent: emit, pollMs: 0 }).service });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
 import { machineEditSchema, type MachineEdit } from './edits.ts';
 import { DISK_FORMATS, type HostInfo, type MachineDetails, type MachineListing, type OsType, type SettingIssue } from './machine.ts';
+import type { ConsoleChunk, MachineStats, StatsSample, VmRuntime, VmStateName } from './runtime.ts';
 
 const ref = z.string().min(1).max(256);
 const path = z.string().min(1).max(4096);
@@ -53,13 +54,36 @@ export const METHOD_PARAMS = {
   deleteMachine: z.strictObject({ ref, keepFiles: z.boolean().optional() }),
   osTypes: z.strictObject({}),
   hostInfo: z.strictObject({}),
+  // Lifecycle: each answers with the VM's state once the VM has taken the request.
+  startMachine: z.strictObject({ ref }),
+  pauseMachine: z.strictObject({ ref }),
+  resumeMachine: z.strictObject({ ref }),
+  resetMachine: z.strictObject({ ref }),
+  acpiPowerButton: z.strictObject({ ref }),
+  powerOffMachine: z.strictObject({ ref }),
+  saveState: z.strictObject({ ref }),
+  discardState: z.strictObject({ ref }),
+  /** The last sample and the samples of the last `seconds` (default: the whole hour). */
+  machineStats: z.strictObject({ ref, seconds: z.number().int().min(0).max(3600).optional() }),
+  /** Start receiving 'console' events of a VM; answers with the output so far (up to 256 KiB). */
+  consoleSubscribe: z.strictObject({ ref }),
+  consoleUnsubscribe: z.strictObject({ ref }),
+  /** Keystrokes for the VM's COM1: UTF-8 text or base64 bytes, exactly one of them. */
+  consoleInput: z.strictObject({ ref, text: z.string().max(65536).optional(), b64: z.string().max(87384).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional() })
+    .refine((p) => (p.text === undefined) !== (p.b64 === undefined), { message: 'give exactly one of text or b64' }),
 } as const;
 
 export type MethodName = keyof typeof METHOD_PARAMS;
+/** Methods about running VMs (the VMM side); the rest is the library's. */
+export type RuntimeMethodName = 'startMachine' | 'pauseMachine' | 'resumeMachine' | 'resetMachine' | 'acpiPowerButton' | 'powerOffMachine'
+  | 'saveState' | 'discardState' | 'machineStats' | 'consoleSubscribe' | 'consoleUnsubscribe' | 'consoleInput';
 export type ServiceParams = { [K in MethodName]: z.infer<(typeof METHOD_PARAMS)[K]> };
 
+/** A VM of the list with its lifecycle state (accessible VMs only). */
+export type MachineEntry = MachineListing & { runtime?: VmRuntime };
+
 export interface ServiceResults {
-  listMachines: MachineListing[];
+  listMachines: MachineEntry[];
   getMachine: MachineDetails;
   createMachine: MachineDetails;
   checkNewMachine: SettingIssue[];
@@ -71,6 +95,19 @@ export interface ServiceResults {
   deleteMachine: { removed: string[]; kept: string[] };
   osTypes: OsType[];
   hostInfo: HostInfo;
+  startMachine: VmRuntime;
+  pauseMachine: VmRuntime;
+  resumeMachine: VmRuntime;
+  resetMachine: VmRuntime;
+  acpiPowerButton: VmRuntime;
+  powerOffMachine: VmRuntime;
+  saveState: VmRuntime;
+  discardState: VmRuntime;
+  machineStats: MachineStats;
+  /** The output so far; 'console' events with offset >= `end` continue it. */
+  consoleSubscribe: { data: ConsoleChunk; end: number };
+  consoleUnsubscribe: { subscribed: boolean };
+  consoleInput: { bytes: number };
 }
 
 /** The service as its implementation and its clients see it. */
@@ -85,9 +122,16 @@ export type HangarEvent =
   /** The set of VMs or one VM's settings changed (by this or another client). */
   | { type: 'machines-changed'; uuid?: string }
   /** The desktop shell's menu asks the window to run one of its actions. */
-  | { type: 'command'; command: UiCommand };
+  | { type: 'command'; command: UiCommand; path?: string }
+  /** A VM's lifecycle state changed (from this or any other client, the CLI, or the guest). */
+  | { type: 'vm-state'; uuid: string; state: VmStateName; reason?: string }
+  /** A running VM's once-a-second statistics sample. */
+  | { type: 'vm-stats'; uuid: string; sample: StatsSample }
+  /** Serial console output of a VM someone subscribed to. */
+  | { type: 'console'; uuid: string; chunk: ConsoleChunk };
 
-export const UI_COMMANDS = ['new-machine', 'settings', 'clone', 'remove'] as const;
+/** 'import-appliance' carries the .ova path the desktop shell was asked to open. */
+export const UI_COMMANDS = ['new-machine', 'settings', 'clone', 'remove', 'import-appliance'] as const;
 export type UiCommand = (typeof UI_COMMANDS)[number];
 
 export interface WireError {

@@ -26,10 +26,12 @@ export function checkCall(method: unknown, params: unknown): { method: keyof Han
   return { method, params: parsed.data };
 }
 
-export async function dispatch(service: HangarService, method: unknown, params: unknown): Promise<DispatchResult> {
+/** `service` may be a part of the API (the library half alone, in tests); the rest answers 'unsupported'. */
+export async function dispatch(service: Partial<HangarService>, method: unknown, params: unknown): Promise<DispatchResult> {
   try {
     const c = checkCall(method, params);
-    const fn = service[c.method] as (p: unknown) => Promise<unknown>;
+    const fn = service[c.method] as ((p: unknown) => Promise<unknown>) | undefined;
+    if (!fn) throw new HangarError('unsupported', `${c.method} is not available from this service`);
     return { ok: true, result: await fn(c.params) };
   } catch (err) {
     return { ok: false, error: toWireError(err) };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { cpus, platform, totalmem } from 'node:os';
 import { HangarError } from '../api/errors.ts';
 import type { MachineEdit } from '../api/edits.ts';
-import type { HangarEvent, HangarService, NewMachine } from '../api/service.ts';
+import type { HangarEvent, HangarService, NewMachine, RuntimeMethodName } from '../api/service.ts';
 import type { SettingIssue } from '../api/machine.ts';
 import type { MachineConfig } from '../library/config.ts';
 import { newMachineConfig } from '../library/defaults.ts';
@@ -70,7 +70,10 @@ function asIssue(err: unknown, field: string): SettingIssue[] {
   throw err;
 }
 
-export function createLibraryService(library: Library, opts: LibraryServiceOptions = {}): HangarService {
+/** The library half of the service; lifecycle-service.ts adds the running-VM half. */
+export type LibraryService = Omit<HangarService, RuntimeMethodName>;
+
+export function createLibraryService(library: Library, opts: LibraryServiceOptions = {}): LibraryService {
   const changed = (uuid?: string): void => opts.onEvent?.({ type: 'machines-changed', ...(uuid ? { uuid } : {}) });
 
   const candidate = (p: NewMachine): MachineConfig => {

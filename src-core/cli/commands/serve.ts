@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Library } from '../../library/library.ts';
 import { hangarHome } from '../../library/paths.ts';
-import { createLibraryService } from '../../server/library-service.ts';
+import { createHangarService, type HangarServiceHandle } from '../../server/lifecycle-service.ts';
 import { requireRendererDist } from '../../server/renderer-dist.ts';
 import { startWebServer } from '../../server/web-server.ts';
 import { watchRegistry } from '../../server/registry-watch.ts';
@@ -19,10 +19,14 @@ export function registerServeCommand(program: Command): void {
       const root = requireRendererDist();
       const library = new Library(hangarHome());
       let push: (e: HangarEvent) => void = () => {};
+      let handle: HangarServiceHandle | undefined;
       const server = await startWebServer({
         root, port, service: (emit) => {
           push = emit;
-          return createLibraryService(library, { onEvent: emit });
+          // Hosts a VM manager: VMs started here are this process's children; VMs the CLI
+          // started show up through their control sockets.
+          handle = createHangarService(library, { onEvent: emit });
+          return handle.service;
         },
       });
       // Changes made by the CLI or another manager reach open pages too.
@@ -31,7 +35,7 @@ export function registerServeCommand(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           watcher.close();
-          void server.close().then(resolve);
+          void server.close().then(() => handle?.close()).then(resolve, resolve);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

@@ -3,13 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Library } from '../../../src-core/library/library.ts';
-import { createLibraryService } from '../../../src-core/server/library-service.ts';
+import { createLibraryService, type LibraryService } from '../../../src-core/server/library-service.ts';
 import { dispatch } from '../../../src-core/server/dispatch.ts';
 import type { HangarEvent, HangarService } from '../../../src-core/api/service.ts';
 
 let dir: string;
 let lib: Library;
-let svc: HangarService;
+let svc: LibraryService;
 let events: HangarEvent[];
 
 beforeEach(async () => {

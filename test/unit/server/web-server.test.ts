@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { startWebServer, type WebServer } from '../../../src-core/server/web-server.ts';
-import { createLibraryService } from '../../../src-core/server/library-service.ts';
+import { createHangarService } from '../../../src-core/server/lifecycle-service.ts';
 import { Library } from '../../../src-core/library/library.ts';
 import { createClient } from '../../../src-core/api/client.ts';
 import { wsTransport, type SocketLike } from '../../../src-core/api/ws-transport.ts';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'dist', 'assets', 'app.js'), 'console.log(1)');
   await writeFile(join(dir, 'secret.txt'), 'not for the web');
   const library = new Library(join(dir, 'home'));
-  server = await startWebServer({ root: join(dir, 'dist'), token: 'test-token-123', service: (emit) => createLibraryService(library, { onEvent: emit }) });
+  server = await startWebServer({ root: join(dir, 'dist'), token: 'test-token-123', service: (emit) => createHangarService(library, { onEvent: emit, pollMs: 0 }).service });
 });
 
 afterAll(async () => {
