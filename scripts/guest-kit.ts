@@ -1,8 +1,10 @@
 // The guest kit: real test guests built from Debian 12 packages, without root, for integration
 // tests, benchmarks and the demo VM. It produces
-//   - the stock Debian amd64 kernel (the package linux-image-amd64 depends on),
+//   - the stock Debian amd64 kernel (the package linux-image-amd64 depends on), also unpacked
+//     to an ELF vmlinux that Hangar's engine boots without the decompressor,
 //   - a gzip'd cpio initramfs of busybox-static whose /init prints HANGAR-GUEST-READY on ttyS0
-//     and then powers off (hangar.action=poweroff) or runs a shell on ttyS0,
+//     and then powers off (hangar.action=poweroff) or runs a shell on ttyS0 with acpid
+//     powering the guest off on the ACPI power button (the button and evdev modules included),
 //   - an isolinux ISO booting the same kernel and initramfs with a serial console,
 //   - modules.cpio.gz, optional disk/CD/NIC/filesystem drivers to append to the initramfs,
 // cached under .cache/guest-kit/<key>/, the key made of the package versions and a hash of the
@@ -17,13 +19,20 @@ import { downloadDeb, ensureAptLists, extractDeb, kernelPackageName, resolvePack
 import { buildInitramfs, INIT_SCRIPT } from './guest-kit/initramfs.ts';
 import { buildIso, isolinuxConfig } from './guest-kit/iso.ts';
 import { acquireLock } from './guest-kit/lock.ts';
-import { buildModulesArchive, MODULE_PATTERNS } from './guest-kit/modules.ts';
+import { ToolMissingError } from './guest-kit/run.ts';
+import { extractVmlinux } from './guest-kit/vmlinux.ts';
+import { buildModulesArchive, MODULE_PATTERNS, powerButtonEntries, readModules } from './guest-kit/modules.ts';
 
 export interface GuestKit {
   /** The kit's cache folder (also holds the kernel's config and kit.json). */
   dir: string;
   /** bzImage of the Debian kernel. */
   kernel: string;
+  /**
+   * The same kernel uncompressed (ELF vmlinux), which Hangar's engine boots without running the
+   * XZ decompressor; absent when the host had no `xz` when the kit was built.
+   */
+  vmlinux?: string;
   /** gzip'd cpio newc initramfs with busybox and the Hangar /init. */
   initramfs: string;
   /** Bootable isolinux ISO with the same kernel and initramfs, serial console on ttyS0. */
@@ -34,8 +43,12 @@ export interface GuestKit {
   busyboxVersion: string;
 }
 
-/** Bump when the recipe changes in a way the hashed inputs below do not capture. */
-const RECIPE_VERSION = 3;
+/**
+ * Bump when the recipe changes in a way the hashed inputs below do not capture.
+ * 4: the base initramfs carries the power-button modules (evdev, button) and /init runs acpid;
+ *    the kit also holds the kernel unpacked to an ELF vmlinux.
+ */
+const RECIPE_VERSION = 4;
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,12 +68,13 @@ interface KitManifest {
   recipe: number;
   packages: KitPackages;
   kernelVersion: string;
-  files: { kernel: string; initramfs: string; iso: string; modules: string };
+  files: { kernel: string; initramfs: string; iso: string; modules: string; vmlinux?: string };
   modules: string[];
   builtAt: string;
 }
 
 const FILES = { kernel: 'vmlinuz', initramfs: 'initramfs.cpio.gz', iso: 'hangar-guest.iso', modules: 'modules.cpio.gz' } as const;
+const VMLINUX = 'vmlinux';
 
 /**
  * The kit's optional driver archive (disk, CD, network and filesystem modules; see
@@ -118,12 +132,14 @@ async function readKit(dir: string): Promise<(GuestKit & { builtAt: string }) | 
   };
   if (!m.files.modules) return null;
   for (const f of [kit.kernel, kit.initramfs, kit.iso, join(dir, m.files.modules)]) if (!(await exists(f))) return null;
-  return kit;
+  const vmlinux = m.files.vmlinux ? join(dir, m.files.vmlinux) : undefined;
+  if (vmlinux && !(await exists(vmlinux))) return null;
+  return { ...kit, ...(vmlinux ? { vmlinux } : {}) };
 }
 
 function strip(kit: GuestKit & { builtAt?: string }): GuestKit {
-  const { dir, kernel, initramfs, iso, kernelVersion, busyboxVersion } = kit;
-  return { dir, kernel, initramfs, iso, kernelVersion, busyboxVersion };
+  const { dir, kernel, vmlinux, initramfs, iso, kernelVersion, busyboxVersion } = kit;
+  return { dir, kernel, ...(vmlinux ? { vmlinux } : {}), initramfs, iso, kernelVersion, busyboxVersion };
 }
 
 /** The newest complete kit in the cache, used when apt cannot be asked (offline machine). */
@@ -164,6 +180,16 @@ async function build(root: string, dest: string, pkgs: KitPackages, log: (msg: s
     const vmlinuz = await findOne(join(kx, 'boot'), /^vmlinuz-/, `boot/vmlinuz-* of ${pkgs.kernel.name}`);
     const kernelVersion = vmlinuz.slice(vmlinuz.lastIndexOf('/') + 'vmlinuz-'.length + 1);
     await copyFile(vmlinuz, join(out, FILES.kernel));
+    let vmlinux: string | undefined = VMLINUX;
+    try {
+      log('unpacking the kernel to an ELF vmlinux');
+      await extractVmlinux(join(out, FILES.kernel), join(out, VMLINUX));
+    } catch (e) {
+      // Only a missing xz is tolerated: the kit still works, guests boot the bzImage.
+      if (!(e instanceof ToolMissingError)) throw e;
+      log(`${e.message}; the kit has no vmlinux, guests boot the bzImage`);
+      vmlinux = undefined;
+    }
     // The config is not part of the interface but tells device authors what is built in.
     // (The package's System.map is a placeholder; the real one is in the -dbg package.)
     await copyFile(join(kx, 'boot', `config-${kernelVersion}`), join(out, 'config')).catch(() => {});
@@ -172,13 +198,14 @@ async function build(root: string, dest: string, pkgs: KitPackages, log: (msg: s
     const koFiles = (await readdir(join(kx, 'lib', 'modules', kernelVersion), { recursive: true }))
       .filter((f) => f.endsWith('.ko'))
       .map((f) => join(kx, 'lib', 'modules', kernelVersion, f));
-    const mods = await buildModulesArchive(kernelVersion, koFiles);
+    const available = await readModules(koFiles);
+    const mods = await buildModulesArchive(kernelVersion, available);
     await writeFile(join(out, FILES.modules), mods.archive);
 
     log('building the initramfs from busybox-static');
     const bx = join(work, 'busybox-pkg');
     await extractDeb(busyboxDeb!, bx, ['./bin/busybox']);
-    const initramfs = await buildInitramfs(join(bx, 'bin', 'busybox'), INIT_SCRIPT);
+    const initramfs = await buildInitramfs(join(bx, 'bin', 'busybox'), INIT_SCRIPT, powerButtonEntries(kernelVersion, available).entries);
     await writeFile(join(out, FILES.initramfs), initramfs);
 
     log('building the isolinux ISO with xorriso');
@@ -200,7 +227,7 @@ async function build(root: string, dest: string, pkgs: KitPackages, log: (msg: s
       recipe: RECIPE_VERSION,
       packages: pkgs,
       kernelVersion,
-      files: FILES,
+      files: { ...FILES, ...(vmlinux ? { vmlinux } : {}) },
       modules: mods.order,
       builtAt: new Date().toISOString(),
     };
@@ -277,6 +304,7 @@ async function main(argv: string[]): Promise<number> {
       [
         `dir:             ${kit.dir}`,
         `kernel:          ${kit.kernel}`,
+        `vmlinux:         ${kit.vmlinux ?? '(none: xz was missing when the kit was built)'}`,
         `initramfs:       ${kit.initramfs}`,
         `iso:             ${kit.iso}`,
         `kernel version:  ${kit.kernelVersion}`,

@@ -4,7 +4,9 @@
 # early as possible after the three mounts. Kernel command line:
 #   hangar.action=poweroff   print the marker, then power off at once (boot-time benchmarks)
 #   (nothing)                print the marker, then an interactive shell on the serial port;
-#                            when that shell exits, power off.
+#                            when that shell exits, power off. The ACPI power button powers
+#                            off too: busybox acpid runs /etc/acpi/PWRF/00000080, which
+#                            prints HANGAR-POWER-BUTTON on the port and powers off.
 #
 # When the kit's modules.cpio.gz was appended to the initramfs, the interactive guest loads
 # those drivers (after the marker, so boot timing is unaffected) before starting the shell.
@@ -41,6 +43,21 @@ for word in $(cat /proc/cmdline); do
 done
 
 if [ "$action" != "poweroff" ]; then
+  # The power button: the base initramfs carries button.ko (fixed ACPI button -> KEY_POWER)
+  # and evdev.ko (-> /dev/input/event*). acpid maps KEY_POWER to the event "PWRF" and runs
+  # the script <confdir>/PWRF/00000080. A plain `poweroff` would only signal init, which this
+  # script does not handle, so the handler syncs and powers off itself, as init does below.
+  for order in /lib/modules/*/hangar-base-load-order; do
+    [ -f "$order" ] || continue
+    for ko in $(cat "$order"); do
+      insmod "$ko" || echo "hangar init: could not load $ko" >"$tty"
+    done
+  done
+  mkdir -p /etc/acpi/PWRF /var/log /var/run
+  printf '#!/bin/sh\necho HANGAR-POWER-BUTTON >%s\nsync\npoweroff -f\n' "$tty" >/etc/acpi/PWRF/00000080
+  chmod 755 /etc/acpi/PWRF/00000080
+  acpid -c /etc/acpi -l /var/log/acpid.log || echo "hangar init: acpid did not start" >"$tty"
+
   for order in /lib/modules/*/hangar-load-order; do
     [ -f "$order" ] || continue
     for ko in $(cat "$order"); do

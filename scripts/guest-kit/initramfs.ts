@@ -1,5 +1,6 @@
 // Builds the test guest's initramfs: busybox-static, one symlink per applet, the /init script
-// from init.sh, and the few device nodes the kernel and init need before devtmpfs is mounted.
+// from init.sh, the few device nodes the kernel and init need before devtmpfs is mounted, and
+// the power-button modules (modules.ts) the caller passes in.
 // The archive is cpio newc (our own writer) compressed with gzip, which the Debian kernel
 // unpacks natively.
 import { readFile } from 'node:fs/promises';
@@ -31,14 +32,18 @@ export async function busyboxApplets(busybox: string): Promise<string[]> {
     .split('\n')
     .map((l) => l.trim().replace(/^\/+/, ''))
     .filter((l) => l !== '' && l.includes('/'));
-  if (!applets.includes('bin/sh') || !applets.some((a) => a.endsWith('/poweroff'))) {
-    throw new Error(`guest-kit: ${busybox} lacks the sh or poweroff applet the test guest needs`);
+  // acpid and insmod: /init answers the ACPI power button with them.
+  for (const need of ['sh', 'poweroff', 'acpid', 'insmod']) {
+    if (!applets.some((a) => a.endsWith(`/${need}`))) throw new Error(`guest-kit: ${busybox} lacks the ${need} applet the test guest needs`);
   }
   return applets;
 }
 
-/** All archive entries for the guest, parents before children, in a stable order. */
-export function initramfsEntries(busybox: Uint8Array, applets: readonly string[], init: Uint8Array): CpioEntry[] {
+/**
+ * All archive entries for the guest, parents before children, in a stable order. `extra` adds
+ * files of the caller's (the power-button modules); a path it shares with the base is an error.
+ */
+export function initramfsEntries(busybox: Uint8Array, applets: readonly string[], init: Uint8Array, extra: readonly CpioEntry[] = []): CpioEntry[] {
   const entries = new Map<string, CpioEntry>();
   for (const d of BASE_DIRS) entries.set(d, { type: 'dir', path: d, mode: d === 'root' ? 0o700 : d === 'tmp' ? 0o1777 : 0o755 });
   for (const n of DEVICE_NODES) entries.set(n.path, n);
@@ -53,17 +58,22 @@ export function initramfsEntries(busybox: Uint8Array, applets: readonly string[]
     if (!BASE_DIRS.includes(dir) || entries.has(a)) continue;
     entries.set(a, { type: 'symlink', path: a, target: '/bin/busybox' });
   }
+  for (const e of extra) {
+    const had = entries.get(e.path);
+    if (had && !(had.type === 'dir' && e.type === 'dir')) throw new Error(`guest-kit: initramfs entry '${e.path}' is given twice`);
+    entries.set(e.path, e);
+  }
   return [...entries.values()].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }
 
 /** The gzip-compressed newc archive. Deterministic: same inputs give the same bytes. */
-export async function buildInitramfs(busyboxPath: string, initScriptPath: string): Promise<Uint8Array> {
+export async function buildInitramfs(busyboxPath: string, initScriptPath: string, extra: readonly CpioEntry[] = []): Promise<Uint8Array> {
   const [busybox, init, applets] = await Promise.all([
     readFile(busyboxPath),
     readFile(initScriptPath),
     busyboxApplets(busyboxPath),
   ]);
-  const cpio = writeCpioNewc(initramfsEntries(busybox, applets, init));
+  const cpio = writeCpioNewc(initramfsEntries(busybox, applets, init, extra));
   // zlib writes mtime 0 and a fixed OS byte into the gzip header, keeping the output stable.
   return gzipSync(cpio, { level: 9 });
 }

@@ -48,7 +48,18 @@ export const MODULE_PATTERNS = [
   './lib/modules/*/kernel/crypto/*.ko',
   './lib/modules/*/kernel/block/*.ko',
   './lib/modules/*/kernel/net/core/*.ko',
+  './lib/modules/*/kernel/drivers/acpi/*.ko',
+  './lib/modules/*/kernel/drivers/input/*.ko',
 ];
+
+/**
+ * Built into the base initramfs rather than the optional archive, so every kit guest (demo VM,
+ * ISO) answers the ACPI power button: `button` turns the fixed power-button event into a
+ * KEY_POWER input event and `evdev` exposes it as /dev/input/event*, where busybox acpid
+ * (started by /init) reads it. Both are modules in Debian's kernel (CONFIG_ACPI_BUTTON=m,
+ * CONFIG_INPUT_EVDEV=m), neither has dependencies.
+ */
+export const POWER_BUTTON_MODULES = ['evdev', 'button'] as const;
 
 /** Module names treat '-' and '_' alike (t10-pi.ko is "t10_pi"). */
 export function moduleName(file: string): string {
@@ -124,22 +135,47 @@ export function loadOrderPath(kernelVersion: string): string {
   return `lib/modules/${kernelVersion}/hangar-load-order`;
 }
 
-/**
- * modules.cpio.gz from the `.ko` files found under `moduleFiles` (absolute paths): the modules
- * flat in /lib/modules/<version>/ and the load order as absolute guest paths, one per line.
- */
-export async function buildModulesArchive(kernelVersion: string, moduleFiles: readonly string[]): Promise<{ archive: Uint8Array; order: string[] }> {
+/** The base initramfs's own load order (the power-button modules); /init loads it first. */
+export function baseLoadOrderPath(kernelVersion: string): string {
+  return `lib/modules/${kernelVersion}/hangar-base-load-order`;
+}
+
+/** Module bytes by module name, read from `.ko` files (absolute paths). */
+export async function readModules(moduleFiles: readonly string[]): Promise<Map<string, Uint8Array>> {
   const available = new Map<string, Uint8Array>();
   for (const f of moduleFiles) available.set(moduleName(f), await readFile(f));
-  const order = moduleLoadOrder(GUEST_MODULES, available);
+  return available;
+}
+
+/** Archive entries for `order` (already dependency-sorted) plus its load-order file at `orderPath`. */
+function moduleEntries(kernelVersion: string, order: readonly string[], available: ReadonlyMap<string, Uint8Array>, orderPath: string): CpioEntry[] {
   const base = `lib/modules/${kernelVersion}`;
-  const entries: CpioEntry[] = [
+  return [
     { type: 'dir', path: 'lib' },
     { type: 'dir', path: 'lib/modules' },
     { type: 'dir', path: base },
     ...order.map((name): CpioEntry => ({ type: 'file', path: `${base}/${name}.ko`, data: available.get(name)! })),
-    { type: 'file', path: loadOrderPath(kernelVersion), data: new TextEncoder().encode(order.map((n) => `/${base}/${n}.ko\n`).join('')) },
+    { type: 'file', path: orderPath, data: new TextEncoder().encode(order.map((n) => `/${base}/${n}.ko\n`).join('')) },
   ];
+}
+
+/**
+ * Entries the base initramfs gets for the power button: the modules of POWER_BUTTON_MODULES
+ * (with any dependencies) and their load order at baseLoadOrderPath.
+ */
+export function powerButtonEntries(kernelVersion: string, available: ReadonlyMap<string, Uint8Array>): { entries: CpioEntry[]; order: string[] } {
+  const order = moduleLoadOrder(POWER_BUTTON_MODULES, available);
+  return { entries: moduleEntries(kernelVersion, order, available, baseLoadOrderPath(kernelVersion)), order };
+}
+
+/**
+ * modules.cpio.gz from the `.ko` files found under `moduleFiles` (absolute paths): the modules
+ * flat in /lib/modules/<version>/ and the load order as absolute guest paths, one per line.
+ */
+export async function buildModulesArchive(kernelVersion: string, moduleFiles: readonly string[] | ReadonlyMap<string, Uint8Array>): Promise<{ archive: Uint8Array; order: string[] }> {
+  const available = moduleFiles instanceof Map ? moduleFiles : await readModules(moduleFiles as readonly string[]);
+  const order = moduleLoadOrder(GUEST_MODULES, available);
+  const entries = moduleEntries(kernelVersion, order, available, loadOrderPath(kernelVersion));
   return { archive: gzipSync(writeCpioNewc(entries), { level: 9 }), order };
 }
 
