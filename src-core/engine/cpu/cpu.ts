@@ -13,7 +13,7 @@ import { Instr } from './decode.ts';
 import type { Block } from './block.ts';
 import { BCACHE_SIZE, ICACHE_SIZE, fetchBlock, fetchInstr } from './fetch.ts';
 import { runLoop } from './run-loop.ts';
-import { ACC_FETCH, ACC_USER, ACC_WRITE, T_GLOBAL, T_RS, T_WS, T_XS, translate } from './paging.ts';
+import { ACC_FETCH, ACC_USER, ACC_WRITE, T_GLOBAL, T_LARGE, T_RS, T_WS, T_XS, translate } from './paging.ts';
 import { CR0_PG, EFER_LMA, EX_DB, EX_GP, EX_SS, IF } from './constants.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const TF = 0x100; // local copy: hot-path constant
@@ -137,6 +137,12 @@ export class Cpu implements CpuCore {
   readonly tlbPhys = new Float64Array(TLB_SIZE);
   readonly tlbPerm = new Uint8Array(TLB_SIZE);
   tlbHasLarge = false;
+  /** Largest large-page size seen since the last full flush, in 4 KiB pages. */
+  tlbLargeSpan = 0;
+  /** TLB slots that may hold large-page entries (INVLPG scans only these); listed[i] marks membership. */
+  private readonly largeSlots = new Int32Array(TLB_SIZE);
+  private readonly largeListed = new Uint8Array(TLB_SIZE);
+  private nLarge = 0;
   seenMapVersion = -1;
 
   // Decoded-instruction cache, keyed by physical address of the first byte.
@@ -236,6 +242,10 @@ export class Cpu implements CpuCore {
     this.tlbPhys[i] = physPage;
     this.tlbOff[i] = this.bus.ramOffset(physPage);
     this.tlbPerm[i] = perm;
+    if ((perm & T_LARGE) !== 0 && this.largeListed[i] === 0) {
+      this.largeListed[i] = 1;
+      this.largeSlots[this.nLarge++] = i;
+    }
   }
 
   /** Bumped whenever translations or the decode context may have changed. */
@@ -245,6 +255,9 @@ export class Cpu implements CpuCore {
     this.epoch++;
     this.tlbVpn.fill(NaN);
     this.tlbHasLarge = false;
+    this.tlbLargeSpan = 0;
+    this.largeListed.fill(0);
+    this.nLarge = 0;
     this.seenMapVersion = this.bus.mapVersion;
   }
 
@@ -256,16 +269,30 @@ export class Cpu implements CpuCore {
     for (let i = 0; i < TLB_SIZE; i++) if (!(p[i]! & T_GLOBAL)) v[i] = NaN;
   }
 
+  /** INVLPG: drop the page's entry and every cached piece of a large page that may cover it. */
   tlbFlushPage(lin: number): void {
     this.epoch++;
-    if (this.tlbHasLarge) {
-      this.tlbFlushAll();
-      return;
-    }
     const po = lin & 0xfff;
     const vpn = (lin - po) / 4096;
     const i = vpn & TLB_MASK;
-    if (this.tlbVpn[i] === vpn) this.tlbVpn[i] = NaN;
+    const v = this.tlbVpn;
+    if (v[i] === vpn) v[i] = NaN;
+    if (!this.tlbHasLarge) return;
+    // The page size of a stale translation is unknown: drop large-page entries in the
+    // same largest-page-sized region (over-invalidating is harmless), compacting the list.
+    const span = this.tlbLargeSpan;
+    const region = Math.floor(vpn / span);
+    const slots = this.largeSlots;
+    const perm = this.tlbPerm;
+    let m = 0;
+    for (let k = 0; k < this.nLarge; k++) {
+      const j = slots[k]!;
+      const e = v[j]!;
+      if (e !== e || (perm[j]! & T_LARGE) === 0) { this.largeListed[j] = 0; continue; }
+      if (Math.floor(e / span) === region) { v[j] = NaN; this.largeListed[j] = 0; continue; }
+      slots[m++] = j;
+    }
+    this.nLarge = m;
   }
 
   /** Physical address of `lin` for an access by the current privilege (may fault). */

@@ -19,6 +19,8 @@ export const T_WU = 8;
 export const T_XS = 16;
 export const T_XU = 32;
 export const T_GLOBAL = 64;
+/** The entry caches part of a large (2 MiB / 4 MiB / 1 GiB) page: INVLPG must drop all of them. */
+export const T_LARGE = 128;
 
 function readPhys32(c: Cpu, addr: number): number {
   return c.bus.read32(addr) | 0;
@@ -60,6 +62,7 @@ export function translate(c: Cpu, lin: number, acc: number): number {
   let entAddr: number; // physical address of the final entry (to set D)
   let entLo: number;
   let large = false;
+  let largeSpan = 0;
 
   if (!(c.cr4 & CR4_PAE)) {
     // Classic 32-bit paging: 10 + 10 + 12.
@@ -72,6 +75,7 @@ export function translate(c: Cpu, lin: number, acc: number): number {
     if (!(pde & 4)) allU = false;
     if ((pde & 0x80) && (c.cr4 & CR4_PSE)) {
       large = true;
+      largeSpan = 1024;
       entAddr = pdeA;
       entLo = pde;
       // PSE-36: bits 13-20 give physical address bits 32-39.
@@ -126,6 +130,7 @@ export function translate(c: Cpu, lin: number, acc: number): number {
         else {
           large = true;
           const size = Math.pow(2, shift);
+          largeSpan = size / 4096;
           const base = frame - (frame % size); // clears the PAT bit (bit 12) and reserved low bits
           pageBase = base + (((lin % size) + size) % size) - po;
         }
@@ -155,7 +160,12 @@ export function translate(c: Cpu, lin: number, acc: number): number {
     if (allU) perm |= T_XU;
   }
   if (global) perm |= T_GLOBAL;
-  if (large) c.tlbHasLarge = true;
+  if (large) {
+    perm |= T_LARGE;
+    c.tlbHasLarge = true;
+    // Pages per large page (INVLPG drops every cached piece of it): 4 MiB, 2 MiB or 1 GiB.
+    if (largeSpan > c.tlbLargeSpan) c.tlbLargeSpan = largeSpan;
+  }
   c.tlbFill(vpn, pageBase, perm);
   return pageBase + po;
 }
