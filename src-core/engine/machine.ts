@@ -24,6 +24,7 @@ import { CmosRtc } from './devices/cmos-rtc.ts';
 import { DebugConsole } from './devices/debugcon.ts';
 import { DebugExit } from './devices/debug-exit.ts';
 import { I8042 } from './devices/i8042.ts';
+import { IdeController } from './devices/ide-controller.ts';
 import { IoApic, IOAPIC_BASE } from './devices/ioapic.ts';
 import { IsaIrqs } from './devices/isa-irq.ts';
 import { LAPIC_BASE, LocalApic } from './devices/lapic.ts';
@@ -107,6 +108,8 @@ export class Machine {
   readonly debugExit: DebugExit;
   readonly pci: PciHost;
   readonly pm: AcpiPm;
+  /** PIIX3 IDE (00:01.1), empty until drives are attached (ide.attachDisk / attachCdrom). */
+  readonly ide: IdeController;
   readonly devices: Device[] = [];
   boot: LinuxBootResult | undefined;
 
@@ -227,8 +230,9 @@ export class Machine {
       this.pendingPowerOff = true;
       this.stopAllCpus();
     };
+    this.ide = new IdeController(this.io, this.memory, this.pci, (irq) => this.isa.line(irq));
     this.devices.push(this.pic, this.ioapic, ...this.lapics, this.pit, this.cmos, ...this.uarts, this.i8042,
-      this.port92, this.post, this.debugcon, this.debugExit, this.pci, this.pm);
+      this.port92, this.post, this.debugcon, this.debugExit, this.pci, this.pm, this.ide);
     this.cmos.setMemoryLayout(this.memory.lowRamEnd, this.memory.highRamEnd - FOUR_GIB, cpus);
     this.loadFirmware();
   }
