@@ -11,6 +11,9 @@ export const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
+  // xterm.js sizes and colours its rows through <style> elements it writes at run time;
+  // only elements are allowed inline, style attributes and scripts stay 'self'.
+  "style-src-elem 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'none'",

@@ -2,7 +2,9 @@
 // Components read it; actions here call the service and report failures as notifications.
 import { HangarError } from '../../../src-core/api/errors.ts';
 import type { ServiceClient } from '../../../src-core/api/client.ts';
-import type { HostInfo, MachineListing, OsType } from '../../../src-core/api/machine.ts';
+import type { HostInfo, OsType } from '../../../src-core/api/machine.ts';
+import type { StatsSample } from '../../../src-core/api/runtime.ts';
+import type { HangarEvent, MachineEntry } from '../../../src-core/api/service.ts';
 import { S } from './strings.ts';
 import type { Selection } from './selection.ts';
 import { prune } from './selection.ts';
@@ -27,7 +29,9 @@ export interface NoticeSource {
 export class AppState {
   // Raw state: these are replaced whole, never edited in place, so deep proxies would only
   // slow down reading 200 configurations.
-  machines = $state.raw<MachineListing[]>([]);
+  machines = $state.raw<MachineEntry[]>([]);
+  /** The newest statistics sample of each running VM (from 'vm-stats' events). */
+  latest = $state.raw<ReadonlyMap<string, StatsSample>>(new Map());
   osTypes = $state.raw<OsType[]>([]);
   host = $state.raw<HostInfo | undefined>(undefined);
   selection = $state<Selection>({ selected: new Set() });
@@ -41,9 +45,7 @@ export class AppState {
       const [osTypes, host] = await Promise.all([this.client.osTypes({}), this.client.hostInfo({})]);
       this.osTypes = osTypes;
       this.host = host;
-      this.client.onEvent((e) => {
-        if (e.type === 'machines-changed') void this.refresh();
-      });
+      this.client.onEvent((e) => this.onEvent(e));
       await this.refresh();
     } catch (err) {
       this.report(S.errors.connect, err, S.errors.connectHint);
@@ -60,7 +62,24 @@ export class AppState {
     }
   }
 
-  selectedMachines(): MachineListing[] {
+  private onEvent(e: HangarEvent): void {
+    if (e.type === 'machines-changed') void this.refresh();
+    else if (e.type === 'vm-state') {
+      const runtime = { state: e.state, ...(e.reason ? { reason: e.reason } : {}) };
+      this.machines = this.machines.map((m) => (m.uuid === e.uuid && m.accessible ? { ...m, runtime } : m));
+      if (!['Starting', 'Running', 'Paused', 'Saving', 'Restoring', 'Stopping'].includes(e.state) && this.latest.has(e.uuid)) {
+        const next = new Map(this.latest);
+        next.delete(e.uuid);
+        this.latest = next;
+      }
+    } else if (e.type === 'vm-stats') {
+      const next = new Map(this.latest);
+      next.set(e.uuid, e.sample);
+      this.latest = next;
+    }
+  }
+
+  selectedMachines(): MachineEntry[] {
     return this.machines.filter((m) => this.selection.selected.has(m.uuid));
   }
 

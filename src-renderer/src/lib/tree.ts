@@ -1,6 +1,6 @@
 // The VM list as VirtualBox shows it: machines inside collapsible groups named by their group
 // path ("/Servers/Web"), filtered by a search string. Pure functions, no DOM.
-import type { MachineListing } from '../../../src-core/api/machine.ts';
+import type { MachineEntry as MachineListing } from '../../../src-core/api/service.ts';
 
 export interface GroupNode {
   kind: 'group';
