@@ -13,8 +13,7 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
   { commands: ['disk'], load: async () => (await import('./commands/disk.ts')).registerDiskCommands },
   { commands: ['run'], load: async () => (await import('./commands/run.ts')).registerRunCommand },
   { commands: ['export', 'import'], load: async () => (await import('./commands/appliance.ts')).registerApplianceCommands },
-  // `list --running` is answered by the VM commands, so they load for `list` too.
-  { commands: ['start', 'control', 'discardstate', 'stats', 'console', 'list'], load: async () => (await import('./commands/vm.ts')).registerVmCommands },
+  { commands: ['start', 'control', 'discardstate', 'stats', 'console'], load: async () => (await import('./commands/vm.ts')).registerVmCommands },
   { commands: ['demo'], load: async () => (await import('./commands/demo.ts')).registerDemoCommand },
 ];
 

@@ -60,6 +60,17 @@ export class RunningVm {
   }
 }
 
+/** One running VM as `hangar list --running` shows it: the VM process's own word where it answers. */
+export interface RunningVmInfo {
+  name: string;
+  uuid: string;
+  state: VmState;
+  pid?: number;
+  socket?: string;
+  /** Undefined when the VM process did not answer on its control socket within 2 s. */
+  uptimeMs?: number;
+}
+
 export interface ManagerOptions {
   policy?: AdmissionPolicy;
   onExit?: (e: VmExit) => void;
@@ -85,6 +96,33 @@ export class VmManager {
       if (isLive(s.state)) out.push({ config: m.config, path: m.path, state: s.state, pid: s.pid, socket: s.socket });
     }
     return out;
+  }
+
+  /**
+   * Every live VM of the library (whoever started it) with its state, process, socket and
+   * uptime as its VM process reports them; a process that does not answer keeps the state
+   * recorded in vm-state.json and no uptime.
+   */
+  async runningVms(): Promise<RunningVmInfo[]> {
+    const live = await this.liveVms();
+    return Promise.all(live.map(async (v) => {
+      let status: StatusResult | undefined;
+      try {
+        const c = await ControlClient.connect(v.socket ?? vmFiles(v.path, v.config.uuid).socket, 2000);
+        try {
+          status = await c.request<StatusResult>('query-status');
+        } finally {
+          c.close();
+        }
+      } catch {
+        status = undefined;
+      }
+      return {
+        name: v.config.name, uuid: v.config.uuid, state: status?.state ?? v.state,
+        ...(v.pid !== undefined ? { pid: v.pid } : {}), ...(v.socket !== undefined ? { socket: v.socket } : {}),
+        ...(status ? { uptimeMs: status.uptimeMs } : {}),
+      };
+    }));
   }
 
   get supervised(): RunningVm[] {

@@ -3,7 +3,6 @@
 //
 // JavaScript runs one thing at a time, so a control command is always handled between two
 // engine slices: pause, save and reset happen at an instruction boundary by construction.
-import { appendFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { HangarError } from '../api/errors.ts';
@@ -16,6 +15,7 @@ import { VmEngine, type BootSource } from './engines/vm-engine.ts';
 import { applyAffinity, applyPriority, type Priority } from './host-resources.ts';
 import { PROTOCOL_VERSION, argInt, argString, type Request, type StatusResult, type VmEvent } from './protocol.ts';
 import { readSavedState, writeSavedState } from './saved-state.ts';
+import { LOOPBACK, openSerialBackend, type SerialBackend, type SerialBackendSpec } from './serial-backends.ts';
 import { assertOperation, assertTransition, isLive, type VmOperation, type VmState } from './states.ts';
 import { StatsHistory, StatsSampler, type StatsSample } from './stats.ts';
 import type { VmLog } from './vm-log.ts';
@@ -33,6 +33,8 @@ export interface VmLaunchSpec {
 }
 
 const SERIAL_BACKLOG = 64 * 1024;
+/** What a TCP console client sees of the past when it connects: enough for the last screen. */
+const TCP_REPLAY_BYTES = 4096;
 const STEP_BUDGET = 20_000;
 
 export class VmRunner {
@@ -49,6 +51,7 @@ export class VmRunner {
   private readonly panics = new PanicDetector();
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
+  private readonly serialBackends: SerialBackend[] = [];
   readonly done: Promise<number>;
   private finish!: (code: number) => void;
 
@@ -80,7 +83,10 @@ export class VmRunner {
     const boot = this.spec.boot ?? { kind: 'config' };
     this.engine = await VmEngine.create(c, this.spec.configPath, boot);
     if (boot.kind === 'config') for (const w of VmEngine.unsupportedHardware(c)) this.log.warn(w);
-    this.wireSerial();
+    for (const w of this.engine.storage.warnings) this.log.warn(w);
+    for (const line of this.engine.storage.describe()) this.log.info(line);
+    this.engine.storage.onActivity = () => this.kick(); // disk I/O done: the guest waits for its interrupt
+    await this.wireSerial();
     this.engine.machine.onReset(() => this.log.info('machine reset'));
     this.server = new ControlServer(this.files.socket, (req, conn) => this.handle(req, conn));
     await this.server.listen();
@@ -92,6 +98,7 @@ export class VmRunner {
       const saved = await readSavedState(this.files.savedState, this.engine.ram, { ramIsZero: true });
       if (saved.header.uuid !== c.uuid) throw new HangarError('state', `saved state ${this.files.savedState} belongs to VM ${saved.header.uuid}, not ${c.uuid}`);
       const s = saved.state as Record<string, unknown>;
+      await this.engine.storage.restoreMedia((s.engine as Record<string, unknown>).machine as Record<string, unknown>);
       this.engine.loadState(s.engine as Record<string, unknown>);
       await rm(this.files.savedState, { force: true });
       this.log.info(`restored from ${this.files.savedState} in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -108,23 +115,40 @@ export class VmRunner {
     void this.loop().catch((err) => this.crash(err));
   }
 
-  private wireSerial(): void {
-    const outputs = new Map<number, string>();
+  /**
+   * Opens the configured serial backends (file, TCP on 127.0.0.1; see serial-backends.ts) and
+   * routes guest output to them, to the COM1 backlog and to subscribers. A backend that cannot
+   * be opened (port in use, unwritable file) fails the start, naming the port and why.
+   */
+  private async wireSerial(): Promise<void> {
+    const outputs = new Map<number, SerialBackend>();
     for (const s of this.config.serial) {
       const port = Number(s.port.slice(3)) - 1;
-      if (s.mode === 'file') outputs.set(port, resolveMachinePath(this.spec.configPath, s.path!));
-      else if (s.mode === 'tcp' || s.mode === 'pty') this.log.warn(`${s.port}: serial mode ${s.mode} is not offered by the VM process yet; use the control socket console (hangar console)`);
+      let spec: SerialBackendSpec | undefined;
+      if (s.mode === 'file') spec = { kind: 'file', path: resolveMachinePath(this.spec.configPath, s.path!) };
+      else if (s.mode === 'tcp') spec = { kind: 'tcp', port: s.tcpPort! };
+      else if (s.mode === 'pty') this.log.warn(`${s.port}: serial mode pty is not offered by the VM process; use tcp, or the control socket console (hangar console)`);
+      if (!spec) continue;
+      const backend = await openSerialBackend(spec, {
+        onInput: (d) => {
+          if (this.state !== 'Running' && this.state !== 'Paused') return;
+          this.engine.machine.sendSerial(port, d);
+          this.kick();
+        },
+        onError: (msg) => {
+          outputs.delete(port);
+          this.log.error(`${s.port}: ${msg}`);
+        },
+        replayBytes: TCP_REPLAY_BYTES,
+      }).catch((err: Error) => {
+        throw new HangarError('io', `${s.port}: ${err.message}`);
+      });
+      this.serialBackends.push(backend);
+      outputs.set(port, backend);
+      this.log.info(`${s.port}: ${backend.describe}${spec.kind === 'tcp' ? ` (connect with: nc ${LOOPBACK} ${spec.port})` : ''}`);
     }
     this.engine.machine.onSerialOutput((port, data) => {
-      const file = outputs.get(port);
-      if (file) {
-        try {
-          appendFileSync(file, data);
-        } catch (err) {
-          outputs.delete(port);
-          this.log.error(`COM${port + 1}: cannot write ${file}: ${(err as Error).message}; file output stopped`);
-        }
-      }
+      outputs.get(port)?.write(data);
       const buf = Buffer.from(data);
       if (port === 0) {
         this.backlog.push(buf);
@@ -218,7 +242,7 @@ export class VmRunner {
 
   private sampleStats(): void {
     if (!this.engine) return;
-    const s = this.sampler.sample({ instructions: this.engine.instructions });
+    const s = this.sampler.sample({ instructions: this.engine.instructions, disk: this.engine.storage?.counters() ?? undefined });
     this.history.push(s);
     this.emit({ event: 'stats', sample: s });
   }
@@ -274,10 +298,14 @@ export class VmRunner {
       case 'attach-media':
       case 'detach-media': {
         need(req.cmd);
-        argString(req.cmd, a, 'controller');
-        argInt(req.cmd, a, 'port', 0, 29);
-        if (req.cmd === 'attach-media') argString(req.cmd, a, 'path');
-        throw new HangarError('unsupported', `${req.cmd}: the engine has no storage controllers yet, so media cannot be changed while the VM runs; change them with hangar modify while it is powered off`);
+        const controller = argString(req.cmd, a, 'controller')!;
+        const port = argInt(req.cmd, a, 'port', 0, 29)!;
+        const result = req.cmd === 'attach-media'
+          ? await this.engine.storage.attachMedia(controller, port, argString(req.cmd, a, 'path')!)
+          : await this.engine.storage.detachMedia(controller, port);
+        this.log.info(`${req.cmd}: ${JSON.stringify(result)}`);
+        this.kick();
+        return result;
       }
       case 'subscribe': {
         const kinds = parseEventKinds(a?.events);
@@ -311,6 +339,7 @@ export class VmRunner {
     const t0 = performance.now();
     this.engine.pauseClock();
     try {
+      await this.engine.storage.drain(); // disk requests in flight complete before the snapshot
       const state = { engine: this.engine.saveState(), vmState: was };
       const header = await writeSavedState(this.files.savedState, { uuid: this.config.uuid, engine: this.engine.kind }, state, this.engine.ram);
       const ms = performance.now() - t0;
@@ -366,6 +395,8 @@ export class VmRunner {
     this.kick();
     if (this.statsTimer) clearInterval(this.statsTimer);
     await this.server?.close().catch(() => {});
+    await Promise.all(this.serialBackends.map((b) => b.close().catch(() => {})));
+    await this.engine?.storage?.close(); // flush and close the disk images
     this.log.info(`VM process exits (${code})`);
     this.finish(code);
   }

@@ -44,8 +44,15 @@ export function registerLibraryCommands(program: Command): void {
   program
     .command('list')
     .description('list registered VMs')
+    .option('--running', 'only running VMs, with their state and process')
     .option('--json', 'machine-readable output')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean; running?: boolean }) => {
+      if (o.running) {
+        // Only the VMM knows which VMs run; loaded here so a plain list stays light.
+        const { listRunning } = await import('./list-running.ts');
+        await listRunning(openLibrary(), o.json === true);
+        return;
+      }
       const all = await openLibrary().list();
       if (o.json) {
         printJson(all.map((m) => (m.accessible

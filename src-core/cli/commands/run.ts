@@ -2,31 +2,16 @@
 // the terminal (raw mode, Ctrl-A X quits as in QEMU), to a file, or to a TCP socket on
 // 127.0.0.1; the process exits when the guest powers off.
 import type { Command } from 'commander';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { HangarError, usageError } from '../../api/errors.ts';
 import { readBootFile } from '../../engine/boot/linux-loader.ts';
 import { parseBzImage } from '../../engine/boot/bzimage.ts';
 import { isElf, parseVmlinux } from '../../engine/boot/vmlinux-loader.ts';
 import { Machine } from '../../engine/machine.ts';
+import { LOOPBACK, openSerialBackend, parseSerialSpec, type SerialBackendSpec } from '../../vmm/serial-backends.ts';
 import { parseIntOption } from '../parse.ts';
 
-export type SerialSpec = { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'tcp'; port: number };
-
-export function parseSerialSpec(spec: string): SerialSpec {
-  if (spec === 'stdio') return { kind: 'stdio' };
-  if (spec.startsWith('file:')) {
-    const path = spec.slice(5);
-    if (!path) throw usageError('--serial file: needs a path, e.g. file:/tmp/console.log');
-    return { kind: 'file', path };
-  }
-  const m = /^tcp:([^:]+):(\d+)$/.exec(spec);
-  if (m) {
-    if (m[1] !== '127.0.0.1') throw usageError(`--serial ${spec}: only 127.0.0.1 may be used as the listen address`);
-    return { kind: 'tcp', port: parseIntOption('--serial tcp port', m[2]!, 1, 65535) };
-  }
-  throw usageError(`--serial "${spec}" is not valid; allowed: stdio, file:PATH, tcp:127.0.0.1:PORT`);
-}
+// The backends are the VMM's (library VMs offer the same file and TCP consoles); re-exported
+// for callers of this command.
+export { parseSerialSpec, type SerialSpec } from '../../vmm/serial-backends.ts';
 
 interface SerialAttachment {
   /** Resolves when the guest may start (TCP waits for its first client, as QEMU's server,wait). */
@@ -76,51 +61,23 @@ function attachStdio(machine: Machine, quit: () => void): SerialAttachment {
   };
 }
 
-function attachFile(machine: Machine, path: string): SerialAttachment {
-  const stream: WriteStream = createWriteStream(path, { flags: 'a' });
-  stream.on('error', (err) => process.stderr.write(`hangar: serial file ${path}: ${err.message}\n`));
+/** COM1 on a file or a 127.0.0.1 TCP socket (shared with library VMs: vmm/serial-backends.ts). */
+async function attachBackend(machine: Machine, spec: SerialBackendSpec): Promise<SerialAttachment> {
+  const backend = await openSerialBackend(spec, {
+    onInput: (d) => machine.sendSerial(0, d),
+    onError: (msg) => process.stderr.write(`hangar: serial ${msg}\n`),
+  });
   const sub = machine.onSerialOutput((port, data) => {
-    if (port === 0) stream.write(data);
+    if (port === 0) backend.write(data);
   });
+  if (spec.kind === 'tcp') process.stderr.write(`hangar: waiting for a connection to the serial console on ${LOOPBACK}:${spec.port}\n`);
   return {
-    close: () => new Promise<void>((resolve) => {
+    // TCP waits for its first client, as QEMU's server,wait, so no early output is lost.
+    ready: backend.firstClient,
+    close: async () => {
       sub.dispose();
-      stream.end(resolve);
-    }),
-  };
-}
-
-async function attachTcp(machine: Machine, port: number): Promise<SerialAttachment> {
-  const clients = new Set<Socket>();
-  let firstClient!: () => void;
-  const ready = new Promise<void>((r) => (firstClient = r));
-  const server: Server = createServer((sock) => {
-    clients.add(sock);
-    firstClient();
-    sock.on('data', (d) => machine.sendSerial(0, d));
-    sock.on('close', () => clients.delete(sock));
-    sock.on('error', () => clients.delete(sock));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new HangarError('io', `--serial tcp:127.0.0.1:${port}: ${err.message}`)));
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  process.stderr.write(`hangar: waiting for a connection to the serial console on 127.0.0.1:${port}\n`);
-  const sub = machine.onSerialOutput((p, data) => {
-    if (p === 0) for (const c of clients) c.write(data);
-  });
-  return {
-    ready,
-    close: () => new Promise<void>((resolve) => {
-      sub.dispose();
-      // end(), not destroy(): let the last console bytes reach the client first.
-      for (const c of clients) c.end();
-      const t = setTimeout(() => { for (const c of clients) c.destroy(); }, 2000);
-      server.close(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    }),
+      await backend.close();
+    },
   };
 }
 
@@ -158,10 +115,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     quitRequested = true;
     machine.stop();
   };
-  let attachment: SerialAttachment;
-  if (serial.kind === 'stdio') attachment = attachStdio(machine, quit);
-  else if (serial.kind === 'file') attachment = attachFile(machine, serial.path);
-  else attachment = await attachTcp(machine, serial.port);
+  const attachment = serial.kind === 'stdio' ? attachStdio(machine, quit) : await attachBackend(machine, serial);
   if (!o.reboot) machine.onReset(() => machine.stop());
   const onSignal = () => quit();
   process.on('SIGTERM', onSignal);

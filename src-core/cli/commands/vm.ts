@@ -1,17 +1,17 @@
-// Commands for running VMs: start, control, discardstate, stats, console, and
-// `list --running`. Each VM runs in its own process; these commands talk to it through its
-// control socket, so they work from any shell while the VM runs.
+// Commands for running VMs: start, control, discardstate, stats, console (`list --running` is
+// the list command's, in library.ts, answered by the VMM). Each VM runs in its own process;
+// these commands talk to it through its control socket, so they work from any shell while the
+// VM runs.
 import type { Command } from 'commander';
 import { HangarError, usageError } from '../../api/errors.ts';
 import { ControlClient } from '../../vmm/control-client.ts';
 import { bootProgram } from '../../vmm/engines/boot-program.ts';
 import { policyFromEnv } from '../../vmm/host-resources.ts';
-import type { StatusResult } from '../../vmm/protocol.ts';
 import { isLive, type VmState } from '../../vmm/states.ts';
 import { formatSample, type StatsSample } from '../../vmm/stats.ts';
 import { effectiveState, vmFiles } from '../../vmm/vm-files.ts';
 import { VmManager } from '../../vmm/vm-manager.ts';
-import { printJson, table } from '../parse.ts';
+import { printJson } from '../parse.ts';
 import { openLibrary } from './library.ts';
 import { attachConsole, DETACH_KEY_NAME } from './console.ts';
 
@@ -136,35 +136,4 @@ export function registerVmCommands(program: Command): void {
       const { config } = await m.library.get(ref);
       await attachConsole(await m.connect(ref), config.name);
     });
-
-  // `hangar list --running`: the list command belongs to the library commands; the option is
-  // added here because only the VMM knows which VMs run.
-  const list = program.commands.find((c) => c.name() === 'list');
-  if (list) {
-    list.option('--running', 'only running VMs, with their state and process');
-    list.hook('preAction', async (cmd) => {
-      const o = cmd.opts<{ running?: boolean; json?: boolean }>();
-      if (!o.running) return;
-      const live = await manager().liveVms();
-      const rows = await Promise.all(live.map(async (v) => {
-        let status: StatusResult | undefined;
-        try {
-          const c = await ControlClient.connect(v.socket ?? vmFiles(v.path, v.config.uuid).socket, 2000);
-          status = await c.request<StatusResult>('query-status');
-          c.close();
-        } catch {
-          status = undefined;
-        }
-        return { name: v.config.name, uuid: v.config.uuid, state: status?.state ?? v.state, pid: v.pid, socket: v.socket, uptimeMs: status?.uptimeMs };
-      }));
-      if (o.json) printJson(rows);
-      else if (!rows.length) process.stdout.write('No VMs are running.\n');
-      else process.stdout.write(table(['NAME', 'UUID', 'STATE', 'PID', 'UPTIME', 'SOCKET'], rows.map((r) => [
-        r.name, r.uuid, r.state, String(r.pid ?? '-'), r.uptimeMs === undefined ? '-' : `${Math.round(r.uptimeMs / 1000)}s`, r.socket ?? '-',
-      ])));
-      // The listing is done; stop commander from running the full-library listing as well.
-      const { CommanderError } = await import('commander');
-      throw new CommanderError(0, 'hangar.list.running', '');
-    });
-  }
 }
