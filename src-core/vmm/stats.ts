@@ -1,9 +1,11 @@
 // Statistics of one VM, sampled every second inside its VM process, and the history of
 // samples a manager keeps (an hour per VM at one sample a second).
 //
-// Counters that the engine does not have (no disk or network device yet) are null, never 0:
-// a missing feature is reported as missing.
+// Counters that the VM does not have are null, never 0: a missing feature is reported as
+// missing. `disk` sums every drive on the VM's IDE controller (null for a VM without drives);
+// `net` stays null until the engine has a network device.
 
+/** Guest-visible disk traffic since power-on: bytes and commands, reads and writes. */
 export interface IoCounters {
   readBytes: number;
   writeBytes: number;

@@ -10,6 +10,7 @@ import { Machine } from '../../engine/machine.ts';
 import type { MachineConfig } from '../../library/config.ts';
 import { resolveMachinePath } from '../../library/library.ts';
 import { PROGRAM_LOAD_ADDRESS } from './boot-program.ts';
+import { VmStorage } from './vm-storage.ts';
 
 export type BootSource = { kind: 'config' } | { kind: 'program'; imageB64: string };
 
@@ -18,6 +19,8 @@ export const DEFAULT_CMDLINE = 'console=ttyS0';
 export class VmEngine {
   readonly machine: Machine;
   instructions = 0;
+  /** The VM's disks and optical drives on the engine's IDE controller. */
+  storage!: VmStorage;
 
   private constructor(machine: Machine, readonly kind: string, private readonly program?: Uint8Array) {
     this.machine = machine;
@@ -28,14 +31,12 @@ export class VmEngine {
     }
   }
 
-  /** Warnings about configured hardware the engine does not emulate yet (logged at start). */
+  /**
+   * Warnings about configured hardware the engine does not emulate yet (logged at start).
+   * Storage is handled by VmStorage, whose own warnings say where media went.
+   */
   static unsupportedHardware(cfg: MachineConfig): string[] {
     const w: string[] = [];
-    for (const ctl of cfg.storage) {
-      for (const a of ctl.attachments) {
-        if (a.path) w.push(`storage ${ctl.name} port ${a.port} (${a.type} ${a.path}): the engine has no ${ctl.type} controller yet; the guest will not see this medium`);
-      }
-    }
     for (const n of cfg.network) if (n.enabled) w.push(`network adapter ${n.slot} (${n.model}): not emulated yet; the guest has no network`);
     if (cfg.display.controller !== 'none') w.push('display: no graphics device is emulated yet; use the serial console');
     return w;
@@ -47,7 +48,9 @@ export class VmEngine {
       const image = Buffer.from(boot.imageB64, 'base64');
       if (image.length === 0 || image.length > 0x8000) throw new HangarError('usage', `boot program must be 1-32768 bytes, got ${image.length}`);
       const m = new Machine({ memoryMiB: cfg.memoryMiB, cpus: 1, serialPorts: 4, createCpu });
-      return new VmEngine(m, 'program', new Uint8Array(image));
+      const e = new VmEngine(m, 'program', new Uint8Array(image));
+      e.storage = await VmStorage.open(m, { ...cfg, storage: [] }, configPath); // test programs have no drives
+      return e;
     }
     if (cfg.firmware.type !== 'linux') {
       throw new HangarError('unsupported', `VM "${cfg.name}" uses ${cfg.firmware.type} firmware, which the engine cannot boot yet; only Linux direct boot (firmware linux with a kernel) is supported`);
@@ -66,7 +69,9 @@ export class VmEngine {
     const m = new Machine({
       memoryMiB: cfg.memoryMiB, cpus: cfg.cpus, kernel, initrd, cmdline: cfg.firmware.cmdline ?? DEFAULT_CMDLINE, serialPorts: 4, createCpu,
     });
-    return new VmEngine(m, 'linux');
+    const e = new VmEngine(m, 'linux');
+    e.storage = await VmStorage.open(m, cfg, configPath);
+    return e;
   }
 
   private loadProgram(): void {
