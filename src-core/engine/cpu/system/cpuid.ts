@@ -11,8 +11,17 @@ export const CPUID1_EDX =
 export const CPUID1_ECX = (1 << 13) | (1 << 23);
 /** 0x80000001 EDX: SYSCALL NX PDPE1GB RDTSCP LM. */
 export const CPUIDX1_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 27) | (1 << 29);
-/** 0x80000001 ECX: LAHF/SAHF in 64-bit mode. */
+/** 0x80000001 ECX: LAHF/SAHF in 64-bit mode. No PerfCtrExtCore: there are no counters. */
 export const CPUIDX1_ECX = 1 << 0;
+/** Leaf 7 subleaf 0 EBX: TSC_ADJUST (MSR 0x3B, see msr.ts). */
+export const CPUID7_EBX = 1 << 1;
+/**
+ * 0x80000007 EDX: invariant TSC. True here: the TSC follows the machine's virtual clock at a
+ * fixed rate and keeps counting while halted. With TSC_ADJUST it lets Linux trust the TSC
+ * without its clocksource watchdog, which would otherwise compare it against jiffies early
+ * in boot, and jiffies lag whenever the host deschedules the emulator.
+ */
+export const CPUIDX7_EDX = 1 << 8;
 
 function str4(s: string, i: number): number {
   return (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24)) | 0;
@@ -23,11 +32,11 @@ const BRAND = 'Hangar Virtual CPU (interpreter)'.padEnd(48, '\0');
 
 /** Returns [eax, ebx, ecx, edx] for leaf/subleaf. */
 export function cpuid(c: Cpu, leaf: number, sub: number): [number, number, number, number] {
-  void sub;
   leaf >>>= 0;
   switch (leaf) {
     case 0: return [7, str4(VENDOR, 0), str4(VENDOR, 8), str4(VENDOR, 4)];
     case 1: return [0x00000663, (8 << 8) | (1 << 16), CPUID1_ECX, CPUID1_EDX];
+    case 7: return (sub >>> 0) === 0 ? [0, CPUID7_EBX, 0, 0] : [0, 0, 0, 0];
     case 0x80000000: return [0x80000008 | 0, str4(VENDOR, 0), str4(VENDOR, 8), str4(VENDOR, 4)];
     case 0x80000001: return [0x00000663, 0, CPUIDX1_ECX, CPUIDX1_EDX];
     case 0x80000002: case 0x80000003: case 0x80000004: {
@@ -35,9 +44,10 @@ export function cpuid(c: Cpu, leaf: number, sub: number): [number, number, numbe
       return [str4(BRAND, o), str4(BRAND, o + 4), str4(BRAND, o + 8), str4(BRAND, o + 12)];
     }
     case 0x80000005: case 0x80000006: return [0, 0, 0, 0];
+    case 0x80000007: return [0, 0, 0, CPUIDX7_EDX];
     case 0x80000008: return [0x3028, 0, 0, 0]; // 40 physical, 48 linear address bits
     default:
-      // Leaves 2-7 and unknown ones: nothing advertised.
+      // Leaves 2-6 (no leaf 0xA: no architectural perfmon) and unknown ones: nothing advertised.
       void c;
       return [0, 0, 0, 0];
   }

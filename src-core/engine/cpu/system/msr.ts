@@ -1,5 +1,9 @@
-// Model-specific registers a kernel touches. Unknown MSRs raise #GP, as on hardware, which
-// Linux's rdmsr_safe/wrmsr_safe paths expect.
+// Model-specific registers a kernel touches. Every MSR this CPU does not implement raises #GP,
+// as on hardware: Linux probes optional ones with rdmsr_safe/wrmsr_safe and takes the #GP as
+// "absent". In particular there are no performance counters: the K7 counter MSRs
+// (0xC0010000-7) and the family 15h ones (0xC0010200-B) fault, so the kernel's PMU probe
+// (check_hw_exists) fails and it uses software events only, instead of arming an NMI-watchdog
+// counter that RDPMC (also #GP here) could never read.
 import type { Cpu } from '../cpu.ts';
 import { EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE, EX_GP, FS, GS, TWO32, CR0_PG } from '../constants.ts';
 
@@ -15,16 +19,33 @@ function split(v: number): [number, number] {
   return [v % TWO32 | 0, Math.floor(v / TWO32) | 0];
 }
 
-/** Plain-storage MSRs (readable back as written): MTRRs, MISC, microcode, perf selectors... */
+/** IA32_TSC_ADJUST (CPUID 7.0:EBX[1]): kept in msrStore, so reset clears it and snapshots carry it. */
+export const MSR_TSC_ADJUST = 0x3b;
+
+/**
+ * Plain-storage MSRs (read back as written; nothing in the CPU acts on them): the AMD patch
+ * level (0x8B, reads 0: no microcode) and HWCR (0xC0010015). MTRRs are absent (CPUID has no
+ * MTRR bit), and the Intel-only ones (platform ID, feature control, microcode trigger) fault
+ * on this AMD-branded CPU.
+ */
 function isStored(m: number): boolean {
-  return (m >= 0x200 && m <= 0x21f) || (m >= 0x250 && m <= 0x26f) || m === 0x2ff || m === 0xfe || m === 0x8b ||
-    m === 0x79 || (m >= 0xc0010000 && m <= 0xc0010007) || m === 0xc0010015 || m === 0xc001001f || m === 0x17 || m === 0x3a;
+  return m === 0x8b || m === 0xc0010015;
+}
+
+function tscAdjust(c: Cpu): number {
+  const v = c.msrStore.get(MSR_TSC_ADJUST);
+  return v ? (v[1] | 0) * TWO32 + (v[0] >>> 0) : 0;
+}
+
+function setTscAdjust(c: Cpu, v: number): void {
+  c.msrStore.set(MSR_TSC_ADJUST, split(v));
 }
 
 export function readMsr(c: Cpu, m: number): [number, number] {
   m >>>= 0;
   switch (m) {
     case 0x10: return split(c.tscSource() + c.tscOffset);
+    case MSR_TSC_ADJUST: return split(tscAdjust(c));
     case 0x1b: return [c.apicBase | 0, 0];
     case 0x174: return [c.sysenterCs, 0];
     case 0x175: return split(c.sysenterEsp);
@@ -40,7 +61,6 @@ export function readMsr(c: Cpu, m: number): [number, number] {
     case 0xc0000101: return split(c.sBase[GS]!);
     case 0xc0000102: return split(c.kernelGsBase);
     case 0xc0000103: return [c.tscAux, 0];
-    case 0xfe: return [0, 0]; // MTRRcap: no variable ranges, no fixed ranges
     default:
       if (isStored(m)) return c.msrStore.get(m) ?? [0, 0];
       return c.fault(EX_GP, 0);
@@ -50,7 +70,21 @@ export function readMsr(c: Cpu, m: number): [number, number] {
 export function writeMsr(c: Cpu, m: number, lo: number, hi: number): void {
   m >>>= 0;
   switch (m) {
-    case 0x10: c.tscOffset = (hi | 0) * TWO32 + (lo >>> 0) - c.tscSource(); return;
+    case 0x10: {
+      // Writing the TSC moves TSC_ADJUST by the same amount (SDM 17.17.3).
+      const src = c.tscSource();
+      const v = (hi | 0) * TWO32 + (lo >>> 0);
+      setTscAdjust(c, tscAdjust(c) + v - (src + c.tscOffset));
+      c.tscOffset = v - src;
+      return;
+    }
+    case MSR_TSC_ADJUST: {
+      // Writing TSC_ADJUST adds the difference to the TSC.
+      const v = (hi | 0) * TWO32 + (lo >>> 0);
+      c.tscOffset += v - tscAdjust(c);
+      setTscAdjust(c, v);
+      return;
+    }
     case 0x1b: c.apicBase = (lo & 0xfffff900) | 0; return;
     case 0x174: c.sysenterCs = lo & 0xffff; return;
     case 0x175: c.sysenterEsp = canonical(c, lo, hi); return;
