@@ -26,7 +26,7 @@ import { DebugExit } from './devices/debug-exit.ts';
 import { I8042 } from './devices/i8042.ts';
 import { IdeController } from './devices/ide-controller.ts';
 import { IoApic, IOAPIC_BASE } from './devices/ioapic.ts';
-import { IsaIrqs } from './devices/isa-irq.ts';
+import { IsaIrqs, isaIrqToGsi } from './devices/isa-irq.ts';
 import { LAPIC_BASE, LocalApic } from './devices/lapic.ts';
 import { PciHost } from './devices/pci-host.ts';
 import { DualPic } from './devices/pic8259.ts';
@@ -183,6 +183,10 @@ export class Machine {
         },
         onInit: () => this.initCpu(i),
         onStartup: (vector) => this.startupCpu(i, vector),
+        // A local APIC EOI of the vector the IOAPIC's timer pin uses acknowledges a PIT tick.
+        onEoi: (vector) => {
+          if (vector === this.ioapic.pinVector(isaIrqToGsi(0))) this.pit.tickAcknowledged();
+        },
       };
       cpu.setInterruptSource(lapic);
       const extras = cpu as CpuExtras;
@@ -203,6 +207,9 @@ export class Machine {
 
     // Platform devices.
     this.pit = new Pit(this.io, this.clock, this.isa.line(0));
+    this.pic.onAcknowledge = (irq) => {
+      if (irq === 0) this.pit.tickAcknowledged();
+    };
     this.cmos = new CmosRtc(this.io, this.clock, this.isa.line(8), config.startTime);
     for (let i = 0; i < serialPorts; i++) {
       const { base, irq } = COM_PORTS[i]!;

@@ -52,6 +52,13 @@ export class IoApic implements Device, MmioHandler {
     }
   }
 
+  /** Vector `pin` is routed to as a fixed or lowest-priority interrupt, or -1 when masked. */
+  pinVector(pin: number): number {
+    const lo = this.lo[pin];
+    if (lo === undefined || lo & MASKED || ((lo >>> 8) & 7) > 1) return -1;
+    return lo & 0xff;
+  }
+
   private asserted(pin: number): boolean {
     const high = (this.pins & (1 << pin)) !== 0;
     return (this.lo[pin]! & POLARITY_LOW) !== 0 ? !high : high;

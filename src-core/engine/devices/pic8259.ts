@@ -176,6 +176,8 @@ export class DualPic implements Device {
   readonly slave = new Chip(0xde); // IRQ 8 and 13 are always edge
   /** Called when the INT output may have changed (the machine pokes the CPU). */
   onOutputChange: (() => void) | undefined;
+  /** The CPU took ISA IRQ `irq` (0-15) through an INTA cycle (late PIT ticks wait for this). */
+  onAcknowledge: ((irq: number) => void) | undefined;
 
   constructor(io: IoBus) {
     const handler = {
@@ -226,6 +228,7 @@ export class DualPic implements Device {
     this.master.ack(irq);
     if (irq !== 2) {
       this.updateCascade();
+      this.onAcknowledge?.(irq);
       return this.master.vectorBase | irq;
     }
     const sirq = this.slave.pending();
@@ -237,6 +240,7 @@ export class DualPic implements Device {
       vector = this.slave.vectorBase | sirq;
     }
     this.updateCascade();
+    if (sirq >= 0) this.onAcknowledge?.(sirq + 8);
     return vector;
   }
 

@@ -5,6 +5,14 @@
 //
 // Counters are computed from the time they were loaded rather than ticked: reading the count
 // at any moment costs one multiplication. BCD counting is accepted but counts in binary.
+//
+// Late ticks. In realtime mode the host may deschedule the emulator for tens of milliseconds;
+// when it runs again several channel-0 periods are due at once, and pulsing IRQ0 for each of
+// them in a row merges them into one request in the PIC/APIC. Early Linux counts jiffies from
+// these interrupts (its IO-APIC timer check wants more than 4 in ~40 ms, the clocksource
+// watchdog compares against them), so instead the missed periods are owed and re-delivered
+// one at a time, each after the guest acknowledged the previous one (8259 INTA or local APIC
+// EOI of the IOAPIC pin's vector; the machine calls tickAcknowledged), as KVM's PIT does.
 import type { IoBus, IoSize } from '../bus-io.ts';
 import type { ClockTimer, VirtualClock } from '../clock.ts';
 import type { Device, DeviceState, IrqLine } from '../device.ts';
@@ -13,6 +21,8 @@ export const PIT_HZ = 1_193_182;
 const NS_PER_S = 1e9;
 /** DRAM refresh request toggles every 15.085 us (port 0x61 bit 4). */
 const REFRESH_NS = 15_085;
+/** At most this much missed time is owed to the guest; beyond it ticks are dropped. */
+const MAX_OWED_NS = 1e9;
 
 class Channel {
   mode = 0;
@@ -98,6 +108,10 @@ export class Pit implements Device {
   private speakerData = false;
   private port61Low = 0; // bits 2-3 of port 0x61 as last written
   private readonly timer: ClockTimer;
+  /** Channel-0 periods that fell due while the emulator was not running, not yet delivered. */
+  owedTicks = 0;
+  /** Virtual time of the last IRQ0 pulse the guest has not acknowledged yet, or -1. */
+  private unackedSince = -1;
 
   constructor(
     io: IoBus,
@@ -125,6 +139,8 @@ export class Pit implements Device {
     this.speakerData = false;
     this.port61Low = 0;
     this.timer.cancel();
+    this.owedTicks = 0;
+    this.unackedSince = -1;
   }
 
   private now(): number {
@@ -163,7 +179,7 @@ export class Pit implements Device {
     ch.readLow = true;
     ch.latched = -1;
     ch.status = -1;
-    if (sel === 0) this.rearm();
+    if (sel === 0) this.reprogrammed();
   }
 
   private latch(ch: Channel): void {
@@ -191,6 +207,7 @@ export class Pit implements Device {
     }
     ch.reload = value === 0 ? 0x10000 : value;
     ch.nullCount = false;
+    if (i === 0) this.owedTicks = 0; // a new count: ticks owed at the old rate are void
     // Modes 1 and 5 wait for a gate edge; the others start when the count is written
     // (mode 2/3 reloads on the fly only at the end of a period; close enough to restart).
     if (ch.mode === 1 || ch.mode === 5) {
@@ -269,10 +286,12 @@ export class Pit implements Device {
   }
 
   private readPort61(): number {
-    const refresh = Math.floor(this.now() / REFRESH_NS) & 1;
+    // One clock sample for both time-derived bits, so they describe the same instant.
+    const now = this.now();
+    const refresh = Math.floor(now / REFRESH_NS) & 1;
     return (
       (this.channels[2]!.gate ? 1 : 0) | (this.speakerData ? 2 : 0) | this.port61Low |
-      (refresh << 4) | (this.channels[2]!.out(this.now()) ? 0x20 : 0)
+      (refresh << 4) | (this.channels[2]!.out(now) ? 0x20 : 0)
     );
   }
 
@@ -293,17 +312,48 @@ export class Pit implements Device {
     this.timer.setAt(ch.loadTime + Math.ceil((tick * NS_PER_S) / PIT_HZ));
   }
 
-  private channel0Edge(at: number): void {
+  private reprogrammed(): void {
+    this.owedTicks = 0;
+    this.rearm();
+  }
+
+  /** Channel 0 period in ns in the periodic modes (2, 3), else 0. */
+  private periodNs(): number {
     const ch = this.channels[0]!;
+    return ch.counting && (ch.mode === 2 || ch.mode === 3) ? (ch.reload * NS_PER_S) / PIT_HZ : 0;
+  }
+
+  private pulse(now: number): void {
+    this.unackedSince = now;
     this.irq0.pulse();
+  }
+
+  private channel0Edge(at: number): void {
     const now = this.now();
-    // Periodic modes: a host that fell more than a second behind skips the missed ticks
-    // rather than replaying them as an interrupt storm.
-    if (now - at > 1e9) {
-      this.rearm(now);
-      return;
+    const period = this.periodNs();
+    // This edge is delivered now unless the previous pulse, sent less than half a period
+    // ago (an owed tick), is still unacknowledged: then it is owed too rather than merged.
+    if (this.unackedSince >= 0 && period > 0 && now - this.unackedSince < period / 2) this.owedTicks++;
+    else this.pulse(now);
+    if (period > 0) {
+      // Periods that fell due while the host was not running us are owed.
+      const missed = Math.floor((now - at) / period);
+      this.owedTicks = Math.min(this.owedTicks + missed, Math.floor(MAX_OWED_NS / period));
     }
-    this.rearm(at);
+    this.rearm(now);
+  }
+
+  /**
+   * The guest took the last IRQ0 (8259 INTA of IRQ0, or a local APIC EOI of the vector the
+   * IOAPIC's timer pin uses): deliver the next owed tick, if any.
+   */
+  tickAcknowledged(): void {
+    if (this.unackedSince < 0) return;
+    this.unackedSince = -1;
+    if (this.owedTicks > 0 && this.periodNs() > 0) {
+      this.owedTicks--;
+      this.pulse(this.now());
+    }
   }
 
   saveState(): DeviceState {
@@ -312,6 +362,8 @@ export class Pit implements Device {
       speakerData: this.speakerData,
       port61Low: this.port61Low,
       timer: this.timer.deadline,
+      owedTicks: this.owedTicks,
+      unackedSince: this.unackedSince,
     };
   }
 
@@ -320,6 +372,8 @@ export class Pit implements Device {
     for (let i = 0; i < 3; i++) Object.assign(this.channels[i]!, chans[i]);
     this.speakerData = s.speakerData as boolean;
     this.port61Low = s.port61Low as number;
+    this.owedTicks = (s.owedTicks as number | undefined) ?? 0;
+    this.unackedSince = (s.unackedSince as number | undefined) ?? -1;
     const t = s.timer as number;
     if (t >= 0) this.timer.setAt(t);
     else this.timer.cancel();

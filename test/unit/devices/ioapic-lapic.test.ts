@@ -151,6 +151,27 @@ describe('local APIC', () => {
     expect(count).toBe(10);
   });
 
+  it('periodic timer: periods missed while the host was away arrive one per EOI, none merged', () => {
+    const { r, lapics, lapicW } = setup();
+    lapicW(0x3e0, 0xb); // divide by 1
+    lapicW(0x320, 0x20000 | 0xef);
+    lapicW(0x380, 1000);
+    r.advance(10_000 + 5); // one poll, ten periods late
+    expect(lapics[0]!.owedTimerTicks).toBe(9);
+    let count = 0;
+    while (lapics[0]!.hasInterrupt()) {
+      expect(lapics[0]!.acknowledge()).toBe(0xef);
+      lapicW(0xb0, 0);
+      count++;
+    }
+    expect(count).toBe(10);
+    // The phase is kept: the next period ends 1000 ns after the tenth.
+    r.advance(994);
+    expect(lapics[0]!.hasInterrupt()).toBe(false);
+    r.advance(2);
+    expect(lapics[0]!.hasInterrupt()).toBe(true);
+  });
+
   it('masked timer does not interrupt; software-disabled APIC forces LVT masks', () => {
     const { r, lapics, lapicR, lapicW } = setup();
     lapicW(0x320, 0x10000 | 0x40);
