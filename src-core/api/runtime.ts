@@ -74,3 +74,19 @@ export interface ConsoleChunk {
   offset: number;
   b64: string;
 }
+
+/** One line of an appliance import's mapping report (src-core/appliance/report.ts). */
+export interface ImportMappingEntry {
+  status: 'mapped' | 'adjusted' | 'dropped';
+  subject: string;
+  detail: string;
+  reason?: string;
+}
+
+/** What importing an appliance did, or would do (dry run). */
+export interface ApplianceImport {
+  systems: { vsys: number; name: string; entries: ImportMappingEntry[]; eulas: string[] }[];
+  /** `.hangar` files registered (none for a dry run). */
+  registered: string[];
+  notes: string[];
+}

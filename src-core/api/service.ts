@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
 import { machineEditSchema, type MachineEdit } from './edits.ts';
 import { DISK_FORMATS, type HostInfo, type MachineDetails, type MachineListing, type OsType, type SettingIssue } from './machine.ts';
-import type { ConsoleChunk, MachineStats, StatsSample, VmRuntime, VmStateName } from './runtime.ts';
+import type { ApplianceImport, ConsoleChunk, MachineStats, StatsSample, VmRuntime, VmStateName } from './runtime.ts';
 
 const ref = z.string().min(1).max(256);
 const path = z.string().min(1).max(4096);
@@ -69,6 +69,8 @@ export const METHOD_PARAMS = {
   consoleSubscribe: z.strictObject({ ref }),
   consoleUnsubscribe: z.strictObject({ ref }),
   /** Keystrokes for the VM's COM1: UTF-8 text or base64 bytes, exactly one of them. */
+  /** Import an OVF appliance (.ova/.ovf); dryRun only reports the mapping and writes nothing. */
+  importAppliance: z.strictObject({ path, dryRun: z.boolean().optional(), name: z.string().min(1).max(256).optional(), newUuid: z.boolean().optional() }),
   consoleInput: z.strictObject({ ref, text: z.string().max(65536).optional(), b64: z.string().max(87384).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional() })
     .refine((p) => (p.text === undefined) !== (p.b64 === undefined), { message: 'give exactly one of text or b64' }),
 } as const;
@@ -76,7 +78,7 @@ export const METHOD_PARAMS = {
 export type MethodName = keyof typeof METHOD_PARAMS;
 /** Methods about running VMs (the VMM side); the rest is the library's. */
 export type RuntimeMethodName = 'startMachine' | 'pauseMachine' | 'resumeMachine' | 'resetMachine' | 'acpiPowerButton' | 'powerOffMachine'
-  | 'saveState' | 'discardState' | 'machineStats' | 'consoleSubscribe' | 'consoleUnsubscribe' | 'consoleInput';
+  | 'saveState' | 'discardState' | 'machineStats' | 'consoleSubscribe' | 'consoleUnsubscribe' | 'consoleInput' | 'importAppliance';
 export type ServiceParams = { [K in MethodName]: z.infer<(typeof METHOD_PARAMS)[K]> };
 
 /** A VM of the list with its lifecycle state (accessible VMs only). */
@@ -108,6 +110,7 @@ export interface ServiceResults {
   consoleSubscribe: { data: ConsoleChunk; end: number };
   consoleUnsubscribe: { subscribed: boolean };
   consoleInput: { bytes: number };
+  importAppliance: ApplianceImport;
 }
 
 /** The service as its implementation and its clients see it. */

@@ -8,6 +8,7 @@ import type { Library } from '../library/library.ts';
 import type { StatusResult } from '../vmm/protocol.ts';
 import type { StatsSample as VmmStatsSample } from '../vmm/stats.ts';
 import { VmManager } from '../vmm/vm-manager.ts';
+import { importApplianceFile } from './appliance-service.ts';
 import { createLibraryService } from './library-service.ts';
 import { VmRuntimeHub } from './vm-runtime.ts';
 
@@ -74,6 +75,11 @@ export function createHangarService(library: Library, opts: HangarServiceOptions
     },
     consoleSubscribe: ({ ref }) => hub.subscribeConsole(ref),
     consoleUnsubscribe: ({ ref }) => hub.unsubscribeConsole(ref),
+    async importAppliance(p) {
+      const res = await importApplianceFile(library, p);
+      if (!p.dryRun) emit({ type: 'machines-changed' });
+      return res;
+    },
     async consoleInput({ ref, text, b64 }) {
       if (text === undefined && b64 === undefined) throw new HangarError('usage', 'consoleInput: give exactly one of text or b64');
       return manager.control<{ bytes: number }>(ref, 'serial-input', text !== undefined ? { text } : { b64 });
