@@ -51,6 +51,8 @@ export function registerVmCommands(program: Command): void {
       const { config } = await m.library.get(ref);
       if (o.headless) {
         process.stdout.write(`VM "${config.name}" is ${r.state} (process ${r.pid}).\nControl socket: ${r.socket}\n`);
+        // Consoles the VM process serves on TCP (serial mode tcp): how to reach them.
+        for (const sp of config.serial) if (sp.mode === 'tcp') process.stdout.write(`${sp.port} console: nc 127.0.0.1 ${sp.tcpPort}\n`);
         return;
       }
       process.stderr.write(`VM "${config.name}" is ${r.state} (process ${r.pid}). ${DETACH_KEY_NAME} detaches; "hangar control ${JSON.stringify(config.name)} poweroff" stops it.\n`);
