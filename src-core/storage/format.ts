@@ -35,6 +35,9 @@ export interface ImageInfo {
   clusterSize?: number;
 }
 
+/** One run of an allocation map: [offset, offset+length) holds data (allocated) or reads as zeros. */
+export type MapRun = { offset: number; length: number; allocated: boolean; zero?: boolean };
+
 export interface OpenImage extends BlockDevice {
   info(): Promise<ImageInfo>;
   /**
@@ -42,7 +45,7 @@ export interface OpenImage extends BlockDevice {
    * uses it to keep zeros unallocated. Returns [offset, length, allocated] runs covering
    * [offset, offset+length).
    */
-  mapRanges?(offset: number, length: number): Promise<{ offset: number; length: number; allocated: boolean; zero?: boolean }[]>;
+  mapRanges?(offset: number, length: number): Promise<MapRun[]>;
 }
 
 export interface ImageFormat {

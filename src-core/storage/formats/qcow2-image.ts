@@ -4,7 +4,7 @@
 // flush in the order data → refcounts → L2 → L1 → frees, with fdatasync between, so a crash
 // at any moment leaves an image whose only damage is leaked clusters.
 import { HangarError } from '../../api/errors.ts';
-import type { ImageInfo, OpenImage } from '../format.ts';
+import type { ImageInfo, MapRun, OpenImage } from '../format.ts';
 import type { HostFile } from '../host-file.ts';
 import { SerialQueue } from '../serial.ts';
 import { checkRange, corrupt, readOnlyError } from '../errors.ts';
@@ -14,6 +14,8 @@ import type { Refcounts } from './qcow2-refcount.ts';
 import type { Qcow2Snapshot } from './qcow2-snapshots.ts';
 import type { Mapping } from './qcow2-entries.ts';
 import { ZERO_LO, compressedSpan, decodeL2, inflateCluster, l1Offset, normalEntry, setEntry } from './qcow2-entries.ts';
+import { mapThroughParent } from './parent-io.ts';
+import { appendRun } from './runs.ts';
 
 interface L2Table {
   offset: number;
@@ -407,10 +409,10 @@ export class Qcow2Image implements OpenImage {
     }));
   }
 
-  mapRanges(offset: number, length: number): Promise<{ offset: number; length: number; allocated: boolean; zero?: boolean }[]> {
+  mapRanges(offset: number, length: number): Promise<MapRun[]> {
     return this.run(async () => {
       checkRange(this.path, this.capacity, offset, length);
-      type Run = { offset: number; length: number; allocated: boolean; zero?: boolean; fromBacking?: boolean };
+      type Run = MapRun & { fromBacking?: boolean };
       const runs: Run[] = [];
       const add = (r: Run) => {
         const last = runs[runs.length - 1];
@@ -428,19 +430,13 @@ export class Qcow2Image implements OpenImage {
         else add({ offset: pos, length: n, allocated: false, zero: true });
         pos += n;
       }
-      const out: { offset: number; length: number; allocated: boolean; zero?: boolean }[] = [];
+      const out: MapRun[] = [];
+      const b = this.backing;
+      // A base without an allocation map counts as allocated throughout.
+      const mapBase = async (o: number, l: number): Promise<MapRun[]> => (b!.mapRanges ? b!.mapRanges(o, l) : [{ offset: o, length: l, allocated: true }]);
       for (const r of runs) {
-        if (!r.fromBacking) {
-          out.push({ offset: r.offset, length: r.length, allocated: r.allocated, zero: r.zero });
-          continue;
-        }
-        const b = this.backing!;
-        const inBase = Math.max(0, Math.min(r.length, b.capacity - r.offset));
-        if (inBase > 0) {
-          if (b.mapRanges) out.push(...(await b.mapRanges(r.offset, inBase)));
-          else out.push({ offset: r.offset, length: inBase, allocated: true });
-        }
-        if (inBase < r.length) out.push({ offset: r.offset + inBase, length: r.length - inBase, allocated: false, zero: true });
+        if (r.fromBacking) await mapThroughParent(b!.capacity, mapBase, out, r.offset, r.length);
+        else appendRun(out, { offset: r.offset, length: r.length, allocated: r.allocated, zero: r.zero });
       }
       return out;
     });

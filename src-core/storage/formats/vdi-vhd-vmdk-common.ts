@@ -1,6 +1,5 @@
 // Helpers shared by the VDI, VHD and VMDK modules: strict positional file I/O (a short read of
-// an untrusted file is corruption, never a silent zero-fill), a per-image operation queue,
-// range checks and the rule that related files (parents, extents) stay inside the image folder.
+// an untrusted file is corruption, never a silent zero-fill), range checks and the rule that related files (parents, extents) stay inside the image folder.
 import { open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -133,17 +132,6 @@ export class ImageFile {
   }
 }
 
-/** Runs operations one at a time, in order: allocation and metadata updates must not interleave. */
-export class OpQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
 export function checkRange(path: string, capacity: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > capacity) {
     throw new HangarError('usage', `${basename(path)}: access at ${offset} (+${length}) is outside the disk (${capacity} bytes)`);
@@ -188,19 +176,6 @@ export async function resolveRelated(imagePath: string, name: string, allowUnsaf
     }
   }
   return target;
-}
-
-export function isAllZero(buf: Uint8Array): boolean {
-  // Compare 4 bytes at a time where alignment allows: this sits on the convert hot path.
-  const n = buf.length;
-  let i = 0;
-  if (buf.byteOffset % 4 === 0) {
-    const words = new Uint32Array(buf.buffer, buf.byteOffset, n >>> 2);
-    for (let w = 0; w < words.length; w++) if (words[w] !== 0) return false;
-    i = words.length * 4;
-  }
-  for (; i < n; i++) if (buf[i] !== 0) return false;
-  return true;
 }
 
 export function randomUuidBytes(): Uint8Array {

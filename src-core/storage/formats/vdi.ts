@@ -6,8 +6,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { HangarError } from '../../api/errors.ts';
 import type { CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
 import {
-  checkRange, checkWritable, corrupt, ImageFile, isAllZero, MAX_CHAIN_DEPTH, MAX_VIRTUAL_SIZE, OpQueue, randomUuidBytes, roundUp, uuidHex,
+  checkRange, checkWritable, corrupt, ImageFile, MAX_CHAIN_DEPTH, MAX_VIRTUAL_SIZE, randomUuidBytes, roundUp, uuidHex,
 } from './vdi-vhd-vmdk-common.ts';
+import { SerialQueue } from '../serial.ts';
+import { isZero } from '../zero.ts';
 import {
   parseVdiHeader, probeVdi, serializeVdiHeader, VDI_BLOCK_FREE, VDI_BLOCK_ZERO, VDI_HEADER_BYTES, VDI_TYPE_DIFF, VDI_TYPE_DYNAMIC, VDI_TYPE_FIXED,
 } from './vdi-header.ts';
@@ -15,18 +17,21 @@ import type { VdiHeader } from './vdi-header.ts';
 import { checkVdi } from './vdi-check.ts';
 import { resizeVdi } from './vdi-resize.ts';
 import { findVdiParent } from './vdi-parent.ts';
+import { blockSpans } from './block-spans.ts';
+import { dirtyTableSectors, encodeTableEntries, encodeTableSector } from './block-table.ts';
+import { mapThroughParent, readThroughParent } from './parent-io.ts';
+import { appendRun } from './runs.ts';
+import type { Run } from './runs.ts';
 
 export interface VdiOpenOptions extends OpenOptions {
   /** Path of the parent of a differencing image, when it is not found by UUID next to it. */
   parent?: string;
 }
 
-type Run = { offset: number; length: number; allocated: boolean; zero?: boolean };
-
 export class VdiImage implements OpenImage {
   readonly capacity: number;
   readonly readOnly: boolean;
-  private readonly queue = new OpQueue();
+  private readonly queue = new SerialQueue();
   private readonly dirtyMap = new Set<number>();
   private headerDirty = false;
   private nextSlot: number;
@@ -56,11 +61,9 @@ export class VdiImage implements OpenImage {
   }
 
   /** Read from the parent, zero-filling past the parent's end (a child may be larger). */
-  private async readParent(buf: Uint8Array, offset: number): Promise<void> {
+  private readParent(buf: Uint8Array, offset: number): Promise<void> {
     const p = this.parent!;
-    const inParent = Math.max(0, Math.min(buf.length, p.capacity - offset));
-    if (inParent > 0) await p.read(buf.subarray(0, inParent), offset);
-    buf.fill(0, inParent);
+    return readThroughParent(p.capacity, (b, o) => p.read(b, o), buf, offset);
   }
 
   read(buf: Uint8Array, offset: number): Promise<void> {
@@ -72,19 +75,12 @@ export class VdiImage implements OpenImage {
   }
 
   private async readUnlocked(buf: Uint8Array, offset: number): Promise<void> {
-    const bs = this.h.blockSize;
-    let done = 0;
-    while (done < buf.length) {
-      const pos = offset + done;
-      const block = Math.floor(pos / bs);
-      const inBlock = pos - block * bs;
-      const n = Math.min(bs - inBlock, buf.length - done);
+    for (const { block, inBlock, pos, done, n } of blockSpans(offset, buf.length, this.h.blockSize)) {
       const piece = buf.subarray(done, done + n);
       const entry = this.map[block]!;
       if (entry < VDI_BLOCK_ZERO) await this.file.readInto(piece, this.dataPos(entry) + inBlock, `block ${block}`);
       else if (entry === VDI_BLOCK_FREE && this.parent) await this.readParent(piece, pos);
       else piece.fill(0);
-      done += n;
     }
   }
 
@@ -93,15 +89,8 @@ export class VdiImage implements OpenImage {
       this.alive();
       checkWritable(this.file.path, this.readOnly);
       checkRange(this.file.path, this.capacity, offset, buf.length);
-      const bs = this.h.blockSize;
-      let done = 0;
-      while (done < buf.length) {
-        const pos = offset + done;
-        const block = Math.floor(pos / bs);
-        const inBlock = pos - block * bs;
-        const n = Math.min(bs - inBlock, buf.length - done);
+      for (const { block, inBlock, done, n } of blockSpans(offset, buf.length, this.h.blockSize)) {
         await this.writeInBlock(block, inBlock, buf.subarray(done, done + n));
-        done += n;
       }
     });
   }
@@ -114,7 +103,7 @@ export class VdiImage implements OpenImage {
       return;
     }
     const fromParent = entry === VDI_BLOCK_FREE && this.parent !== undefined;
-    if (!fromParent && isAllZero(piece)) return; // already reads as zeros
+    if (!fromParent && isZero(piece)) return; // already reads as zeros
     const slot = this.nextSlot;
     const start = this.h.offsetData + slot * this.stride;
     const bs = this.h.blockSize;
@@ -167,27 +156,18 @@ export class VdiImage implements OpenImage {
     // whichever of the two lands first, so the gap between them is kept as short as it can be
     // (and when the changed map sectors sit right after the header, one write covers both).
     // Our own open tolerates either state (the next slot is past every slot in use).
-    const sectors = [...new Set([...this.dirtyMap].map((b) => Math.floor((b * 4) / 512)))].sort((a, b) => a - b);
+    const sectors = dirtyTableSectors(this.dirtyMap);
     const header = serializeVdiHeader(this.h);
     const last = sectors.length ? sectors[sectors.length - 1]! : -1;
     if (this.h.offsetBmap === VDI_HEADER_BYTES && (last + 1) * 512 <= 64 * 1024) {
-      await this.file.writev([header, this.encodeMap(0, (last + 1) * 128)], 0);
+      await this.file.writev([header, encodeTableEntries(this.map, 0, (last + 1) * 128, true)], 0);
     } else {
-      for (const s of sectors) await this.file.write(this.encodeMap(s * 128, s * 128 + 128), this.h.offsetBmap + s * 512);
+      for (const s of sectors) await this.file.write(encodeTableSector(this.map, s, true), this.h.offsetBmap + s * 512);
       await this.file.write(header, 0);
     }
     this.dirtyMap.clear();
     this.headerDirty = false;
     await this.file.sync();
-  }
-
-  /** Block-map entries [from, to) as little-endian bytes (clipped to the map). */
-  private encodeMap(from: number, to: number): Uint8Array {
-    const end = Math.min(to, this.map.length);
-    const out = new Uint8Array(Math.max(0, end - from) * 4);
-    const dv = new DataView(out.buffer);
-    for (let i = from; i < end; i++) dv.setUint32((i - from) * 4, this.map[i]!, true);
-    return out;
   }
 
   discard(offset: number, length: number): Promise<void> {
@@ -199,12 +179,7 @@ export class VdiImage implements OpenImage {
       // count must keep matching the map), so discarded ranges are zeroed in place; unallocated
       // blocks of a differencing image are marked zero to hide the parent.
       const bs = this.h.blockSize;
-      let done = 0;
-      while (done < length) {
-        const pos = offset + done;
-        const block = Math.floor(pos / bs);
-        const inBlock = pos - block * bs;
-        const n = Math.min(bs - inBlock, length - done);
+      for (const { block, inBlock, n } of blockSpans(offset, length, bs)) {
         const entry = this.map[block]!;
         if (entry < VDI_BLOCK_ZERO) {
           this.markModified();
@@ -218,7 +193,6 @@ export class VdiImage implements OpenImage {
             await this.writeInBlock(block, inBlock, new Uint8Array(n));
           }
         }
-        done += n;
       }
     });
   }
@@ -233,25 +207,12 @@ export class VdiImage implements OpenImage {
 
   private async mapUnlocked(offset: number, length: number): Promise<Run[]> {
     const out: Run[] = [];
-    const push = (r: Run) => {
-      const last = out[out.length - 1];
-      if (last && last.allocated === r.allocated && !!last.zero === !!r.zero && last.offset + last.length === r.offset) last.length += r.length;
-      else out.push(r);
-    };
-    const bs = this.h.blockSize;
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const block = Math.floor(pos / bs);
-      const n = Math.min(bs - (pos - block * bs), length - done);
+    const parent = this.parent;
+    for (const { block, pos, n } of blockSpans(offset, length, this.h.blockSize)) {
       const entry = this.map[block]!;
-      if (entry < VDI_BLOCK_ZERO) push({ offset: pos, length: n, allocated: true });
-      else if (entry === VDI_BLOCK_FREE && this.parent) {
-        const inParent = Math.max(0, Math.min(n, this.parent.capacity - pos));
-        if (inParent > 0) for (const r of await this.parent.mapUnlocked(pos, inParent)) push(r);
-        if (inParent < n) push({ offset: pos + inParent, length: n - inParent, allocated: false, zero: true });
-      } else push({ offset: pos, length: n, allocated: false, zero: true });
-      done += n;
+      if (entry < VDI_BLOCK_ZERO) appendRun(out, { offset: pos, length: n, allocated: true });
+      else if (entry === VDI_BLOCK_FREE && parent) await mapThroughParent(parent.capacity, (o, l) => parent.mapUnlocked(o, l), out, pos, n);
+      else appendRun(out, { offset: pos, length: n, allocated: false, zero: true });
     }
     return out;
   }

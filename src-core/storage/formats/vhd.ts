@@ -5,8 +5,10 @@
 import { HangarError } from '../../api/errors.ts';
 import type { CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
 import {
-  checkRange, checkWritable, corrupt, ImageFile, isAllZero, MAX_CHAIN_DEPTH, OpQueue, randomUuidBytes, roundUp, uuidHex,
+  checkRange, checkWritable, corrupt, ImageFile, MAX_CHAIN_DEPTH, randomUuidBytes, roundUp, uuidHex,
 } from './vdi-vhd-vmdk-common.ts';
+import { SerialQueue } from '../serial.ts';
+import { isZero } from '../zero.ts';
 import {
   newVhdFooter, parseVhdDynHeader, parseVhdFooter, probeVhd, serializeVhdDynHeader, serializeVhdFooter, VHD_BAT_FREE, VHD_MAX_SIZE,
   VHD_TYPE_DIFF, VHD_TYPE_DYNAMIC, VHD_TYPE_FIXED, vhdVirtualSize,
@@ -15,8 +17,11 @@ import type { VhdDynHeader, VhdFooter } from './vhd-footer.ts';
 import { checkVhd } from './vhd-check.ts';
 import { resizeVhd } from './vhd-resize.ts';
 import { findVhdParent } from './vhd-parent.ts';
-
-type Run = { offset: number; length: number; allocated: boolean; zero?: boolean };
+import { blockSpans } from './block-spans.ts';
+import { dirtyTableSectors, encodeTableSector } from './block-table.ts';
+import { mapThroughParent, readThroughParent } from './parent-io.ts';
+import { appendRun } from './runs.ts';
+import type { Run } from './runs.ts';
 
 interface Sparse {
   dyn: VhdDynHeader;
@@ -27,7 +32,7 @@ interface Sparse {
 export class VhdImage implements OpenImage {
   readonly capacity: number;
   readonly readOnly: boolean;
-  private readonly queue = new OpQueue();
+  private readonly queue = new SerialQueue();
   private readonly dirtyBat = new Set<number>();
   private readonly bitmaps = new Map<number, Uint8Array>();
   private closed = false;
@@ -57,11 +62,9 @@ export class VhdImage implements OpenImage {
     });
   }
 
-  private async readParent(buf: Uint8Array, offset: number): Promise<void> {
+  private readParent(buf: Uint8Array, offset: number): Promise<void> {
     const p = this.parent!;
-    const inParent = Math.max(0, Math.min(buf.length, p.capacity - offset));
-    if (inParent > 0) await p.readUnlocked(buf.subarray(0, inParent), offset);
-    buf.fill(0, inParent);
+    return readThroughParent(p.capacity, (b, o) => p.readUnlocked(b, o), buf, offset);
   }
 
   /** A differencing block's sector bitmap (cached: a block's bitmap never changes here). */
@@ -81,13 +84,7 @@ export class VhdImage implements OpenImage {
       await this.file.readInto(buf, offset);
       return;
     }
-    const bs = sp.dyn.blockSize;
-    let done = 0;
-    while (done < buf.length) {
-      const pos = offset + done;
-      const block = Math.floor(pos / bs);
-      const inBlock = pos - block * bs;
-      const n = Math.min(bs - inBlock, buf.length - done);
+    for (const { block, inBlock, pos, done, n } of blockSpans(offset, buf.length, sp.dyn.blockSize)) {
       const piece = buf.subarray(done, done + n);
       const entry = sp.bat[block]!;
       const dataPos = entry * 512 + sp.bitmapSize;
@@ -114,7 +111,6 @@ export class VhdImage implements OpenImage {
           at = end;
         }
       }
-      done += n;
     }
   }
 
@@ -128,15 +124,8 @@ export class VhdImage implements OpenImage {
         await this.file.write(buf, offset);
         return;
       }
-      const bs = sp.dyn.blockSize;
-      let done = 0;
-      while (done < buf.length) {
-        const pos = offset + done;
-        const block = Math.floor(pos / bs);
-        const inBlock = pos - block * bs;
-        const n = Math.min(bs - inBlock, buf.length - done);
+      for (const { block, inBlock, done, n } of blockSpans(offset, buf.length, sp.dyn.blockSize)) {
         await this.writeInBlock(sp, block, inBlock, buf.subarray(done, done + n));
-        done += n;
       }
     });
   }
@@ -147,7 +136,7 @@ export class VhdImage implements OpenImage {
       await this.file.write(piece, entry * 512 + sp.bitmapSize + inBlock);
       return;
     }
-    if (isAllZero(piece)) return; // unallocated blocks already read as zeros
+    if (isZero(piece)) return; // unallocated blocks already read as zeros
     const start = this.nextFree;
     const end = start + sp.bitmapSize + sp.dyn.blockSize;
     // Footer to the new end first: the file always ends in a valid footer (and dynamic disks
@@ -170,15 +159,8 @@ export class VhdImage implements OpenImage {
     await this.file.sync();
     const sp = this.sparse;
     if (sp && this.dirtyBat.size > 0) {
-      const sectors = new Set<number>();
-      for (const b of this.dirtyBat) sectors.add(Math.floor((b * 4) / 512));
-      for (const s of [...sectors].sort((a, b) => a - b)) {
-        const first = s * 128;
-        const count = Math.min(128, sp.bat.length - first);
-        const out = new Uint8Array(count * 4);
-        const dv = new DataView(out.buffer);
-        for (let i = 0; i < count; i++) dv.setUint32(i * 4, sp.bat[first + i]!);
-        await this.file.write(out, sp.dyn.tableOffset + first * 4);
+      for (const s of dirtyTableSectors(this.dirtyBat)) {
+        await this.file.write(encodeTableSector(sp.bat, s, false), sp.dyn.tableOffset + s * 512);
       }
       this.dirtyBat.clear();
       await this.file.sync();
@@ -198,12 +180,7 @@ export class VhdImage implements OpenImage {
         return;
       }
       const bs = sp.dyn.blockSize;
-      let done = 0;
-      while (done < length) {
-        const pos = offset + done;
-        const block = Math.floor(pos / bs);
-        const inBlock = pos - block * bs;
-        const n = Math.min(bs - inBlock, length - done);
+      for (const { block, inBlock, n } of blockSpans(offset, length, bs)) {
         const entry = sp.bat[block]!;
         if (entry !== VHD_BAT_FREE) {
           if (n === bs) {
@@ -214,7 +191,6 @@ export class VhdImage implements OpenImage {
             await this.file.write(new Uint8Array(n), entry * 512 + sp.bitmapSize + inBlock);
           }
         }
-        done += n;
       }
     });
   }
@@ -231,24 +207,11 @@ export class VhdImage implements OpenImage {
     const sp = this.sparse;
     if (!sp) return length > 0 ? [{ offset, length, allocated: true }] : [];
     const out: Run[] = [];
-    const push = (r: Run) => {
-      const last = out[out.length - 1];
-      if (last && last.allocated === r.allocated && !!last.zero === !!r.zero && last.offset + last.length === r.offset) last.length += r.length;
-      else out.push(r);
-    };
-    const bs = sp.dyn.blockSize;
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const block = Math.floor(pos / bs);
-      const n = Math.min(bs - (pos - block * bs), length - done);
-      if (sp.bat[block] !== VHD_BAT_FREE) push({ offset: pos, length: n, allocated: true });
-      else if (this.parent) {
-        const inParent = Math.max(0, Math.min(n, this.parent.capacity - pos));
-        if (inParent > 0) for (const r of await this.parent.mapUnlocked(pos, inParent)) push(r);
-        if (inParent < n) push({ offset: pos + inParent, length: n - inParent, allocated: false, zero: true });
-      } else push({ offset: pos, length: n, allocated: false, zero: true });
-      done += n;
+    const parent = this.parent;
+    for (const { block, pos, n } of blockSpans(offset, length, sp.dyn.blockSize)) {
+      if (sp.bat[block] !== VHD_BAT_FREE) appendRun(out, { offset: pos, length: n, allocated: true });
+      else if (parent) await mapThroughParent(parent.capacity, (o, l) => parent.mapUnlocked(o, l), out, pos, n);
+      else appendRun(out, { offset: pos, length: n, allocated: false, zero: true });
     }
     return out;
   }

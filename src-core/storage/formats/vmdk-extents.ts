@@ -4,7 +4,7 @@ import { HangarError } from '../../api/errors.ts';
 import { checkWritable } from './vdi-vhd-vmdk-common.ts';
 import type { ImageFile } from './vdi-vhd-vmdk-common.ts';
 
-export type Run = { offset: number; length: number; allocated: boolean; zero?: boolean };
+import type { Run } from './runs.ts';
 
 export interface VmdkExtent {
   /** Size in bytes. */

@@ -2,9 +2,13 @@
 // read side of streamOptimized). Grains are allocated at the end of the file; grain-table
 // entries reach the disk only at flush, after the grains are durable (data → GT → GD).
 import { inflateSync } from 'node:zlib';
-import { corrupt, isAllZero, roundUp } from './vdi-vhd-vmdk-common.ts';
+import { corrupt, roundUp } from './vdi-vhd-vmdk-common.ts';
+import { isZero } from '../zero.ts';
 import type { ImageFile } from './vdi-vhd-vmdk-common.ts';
-import type { Run, VmdkExtent } from './vmdk-extents.ts';
+import type { VmdkExtent } from './vmdk-extents.ts';
+import { blockSpans } from './block-spans.ts';
+import { appendRun } from './runs.ts';
+import type { Run } from './runs.ts';
 import { encodeDirectory, GrainTables, readGrainDirectory } from './vmdk-grains.ts';
 import {
   FLAG_COMPRESSED, FLAG_MARKERS, FLAG_REDUNDANT_GT, FLAG_ZERO_GRAIN, GD_AT_END, gdEntries, parseSparseHeader,
@@ -76,16 +80,8 @@ export class SparseExtent implements VmdkExtent {
   }
 
   async read(buf: Uint8Array, offset: number): Promise<void> {
-    const gb = this.grainBytes;
-    let done = 0;
-    while (done < buf.length) {
-      const pos = offset + done;
-      const grain = Math.floor(pos / gb);
-      const inGrain = pos - grain * gb;
-      const n = Math.min(gb - inGrain, buf.length - done);
-      const piece = buf.subarray(done, done + n);
-      await this.readInGrain(grain, inGrain, piece);
-      done += n;
+    for (const { block: grain, inBlock, done, n } of blockSpans(offset, buf.length, this.grainBytes)) {
+      await this.readInGrain(grain, inBlock, buf.subarray(done, done + n));
     }
   }
 
@@ -133,15 +129,8 @@ export class SparseExtent implements VmdkExtent {
   }
 
   async write(buf: Uint8Array, offset: number): Promise<void> {
-    const gb = this.grainBytes;
-    let done = 0;
-    while (done < buf.length) {
-      const pos = offset + done;
-      const grain = Math.floor(pos / gb);
-      const inGrain = pos - grain * gb;
-      const n = Math.min(gb - inGrain, buf.length - done);
-      await this.writeInGrain(grain, inGrain, buf.subarray(done, done + n));
-      done += n;
+    for (const { block: grain, inBlock, done, n } of blockSpans(offset, buf.length, this.grainBytes)) {
+      await this.writeInGrain(grain, inBlock, buf.subarray(done, done + n));
     }
   }
 
@@ -153,7 +142,7 @@ export class SparseExtent implements VmdkExtent {
       await this.file.write(piece, entry * 512 + inGrain);
       return;
     }
-    if (isAllZero(piece)) return; // unallocated and zero grains already read as zeros
+    if (isZero(piece)) return; // unallocated and zero grains already read as zeros
     const whole = piece.length === this.grainBytes ? piece : new Uint8Array(this.grainBytes);
     if (whole !== piece) whole.set(piece, inGrain);
     const at = this.nextFree;
@@ -164,30 +153,16 @@ export class SparseExtent implements VmdkExtent {
 
   async discard(offset: number, length: number): Promise<void> {
     // Grains cannot be returned to a hosted sparse file, so allocated ranges are zeroed.
-    const gb = this.grainBytes;
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const grain = Math.floor(pos / gb);
-      const n = Math.min(gb - (pos - grain * gb), length - done);
+    for (const { block: grain, pos, n } of blockSpans(offset, length, this.grainBytes)) {
       if (this.present(await this.tables.get(grain))) await this.write(new Uint8Array(n), pos);
-      done += n;
     }
   }
 
   async map(offset: number, length: number): Promise<Run[]> {
     const out: Run[] = [];
-    const gb = this.grainBytes;
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const grain = Math.floor(pos / gb);
-      const n = Math.min(gb - (pos - grain * gb), length - done);
+    for (const { block: grain, pos, n } of blockSpans(offset, length, this.grainBytes)) {
       const allocated = this.present(await this.tables.get(grain));
-      const last = out[out.length - 1];
-      if (last && last.allocated === allocated) last.length += n;
-      else out.push(allocated ? { offset: pos, length: n, allocated } : { offset: pos, length: n, allocated, zero: true });
-      done += n;
+      appendRun(out, allocated ? { offset: pos, length: n, allocated } : { offset: pos, length: n, allocated, zero: true });
     }
     return out;
   }

@@ -5,10 +5,11 @@
 // Stream images are an export format: a crash while one is being written leaves it unreadable.
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
-import { corrupt, isAllZero, roundUp } from './vdi-vhd-vmdk-common.ts';
+import { corrupt, roundUp } from './vdi-vhd-vmdk-common.ts';
+import { isZero } from '../zero.ts';
 import type { ImageFile } from './vdi-vhd-vmdk-common.ts';
 import { encodeDirectory } from './vmdk-grains.ts';
-import type { Run } from './vmdk-extents.ts';
+import type { Run } from './runs.ts';
 import type { GrainTables } from './vmdk-grains.ts';
 import {
   FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, FLAG_ZERO_GRAIN, GD_AT_END, gdEntries, MARKER_FOOTER, MARKER_GD, MARKER_GT,
@@ -169,7 +170,7 @@ export class StreamExtent extends SparseExtent {
         this.forgetGrain(g.grain);
       }
       this.inflightCount += batch.length;
-      const compressed = Promise.all(batch.map((g) => (isAllZero(g.data) ? Promise.resolve(undefined) : deflateAsync(g.data))));
+      const compressed = Promise.all(batch.map((g) => (isZero(g.data) ? Promise.resolve(undefined) : deflateAsync(g.data))));
       compressed.catch(() => undefined); // reported through the chain below
       this.chain = this.chain.then(() => this.append(batch, compressed)).catch((err) => {
         this.failed ??= err as Error;

@@ -4,12 +4,13 @@
 import { basename, dirname, join } from 'node:path';
 import { HangarError } from '../../api/errors.ts';
 import type { CheckOptions, CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
-import { checkRange, checkWritable, corrupt, ImageFile, MAX_VIRTUAL_SIZE, OpQueue, resolveRelated, roundUp, unsupported } from './vdi-vhd-vmdk-common.ts';
+import { checkRange, checkWritable, corrupt, ImageFile, MAX_VIRTUAL_SIZE, resolveRelated, roundUp, unsupported } from './vdi-vhd-vmdk-common.ts';
+import { SerialQueue } from '../serial.ts';
 import { checkVmdk } from './vmdk-check.ts';
 import { looksLikeDescriptor, MAX_DESCRIPTOR_BYTES, parseDescriptor, serializeDescriptor } from './vmdk-descriptor.ts';
 import type { VmdkDescriptor } from './vmdk-descriptor.ts';
 import { FlatExtent, NoAccessExtent, ZeroExtent } from './vmdk-extents.ts';
-import type { Run, VmdkExtent } from './vmdk-extents.ts';
+import type { VmdkExtent } from './vmdk-extents.ts';
 import { encodeDirectory } from './vmdk-grains.ts';
 import {
   COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, FLAG_REDUNDANT_GT, GD_AT_END, isVmdkSparse, parseSparseHeader,
@@ -18,6 +19,8 @@ import {
 import type { SparseHeader } from './vmdk-header.ts';
 import { SparseExtent } from './vmdk-sparse.ts';
 import { streamTail, StreamExtent } from './vmdk-stream.ts';
+import { appendRun } from './runs.ts';
+import type { Run } from './runs.ts';
 
 /** Grain offsets are 32-bit sector numbers: a hosted sparse file cannot pass 2 TiB. */
 const MAX_SPARSE_SIZE = 2 * 2 ** 40;
@@ -26,7 +29,7 @@ const DEFAULT_GRAIN = 64 * 1024;
 export class VmdkImage implements OpenImage {
   readonly capacity: number;
   private readonly starts: number[] = [];
-  private readonly queue = new OpQueue();
+  private readonly queue = new SerialQueue();
   private closed = false;
 
   constructor(
@@ -84,10 +87,7 @@ export class VmdkImage implements OpenImage {
       const out: Run[] = [];
       await this.each(offset, length, async (e, at, done, n) => {
         for (const r of await e.map(at, n)) {
-          const abs = { ...r, offset: offset + done + (r.offset - at) };
-          const last = out[out.length - 1];
-          if (last && last.allocated === abs.allocated && !!last.zero === !!abs.zero && last.offset + last.length === abs.offset) last.length += abs.length;
-          else out.push(abs);
+          appendRun(out, { ...r, offset: offset + done + (r.offset - at) });
         }
       });
       return out;

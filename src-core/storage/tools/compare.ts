@@ -2,7 +2,7 @@
 // equal when the larger image is all zeros past the smaller one's end (qemu-img's rule), unless strict.
 import type { FormatName, OpenImage } from '../format.ts';
 import { openImageGuessing } from '../open.ts';
-import { isZero } from './zero.ts';
+import { isZero } from '../zero.ts';
 
 const CHUNK = 1 << 20;
 

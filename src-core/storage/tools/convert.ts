@@ -4,7 +4,7 @@
 import { rm } from 'node:fs/promises';
 import type { FormatName, OpenImage } from '../format.ts';
 import { openImage, openImageGuessing, requireFormat } from '../open.ts';
-import { isZero } from './zero.ts';
+import { isZero } from '../zero.ts';
 
 const CHUNK = 4 << 20;
 const GRANULE = 64 << 10; // zero detection unit: one default qcow2 cluster / VMDK grain
