@@ -99,7 +99,7 @@ describe('VM lifecycle on the real engine', () => {
     await expect(c.request('resume')).rejects.toThrow(/cannot resume: the VM is Running; resume needs the VM to be Paused/);
     await expect(c.request('serial-input', { text: 'a', b64: 'YQ==' })).rejects.toThrow(/exactly one of/);
     await expect(c.request('query-stats', { history: -1 })).rejects.toThrow(/"history" must be a whole number from 0 to 3600/);
-    await expect(c.request('attach-media', { controller: 'SATA', port: 0, path: '/x.iso' })).rejects.toThrow(/no storage controllers yet/);
+    await expect(c.request('attach-media', { controller: 'SATA', port: 0, path: '/x.iso' })).rejects.toThrow(/attach-media: no drive at controller "SATA" port 0; attached drives: none/);
     // Malformed lines get an error response, and the connection stays usable.
     const errors: string[] = [];
     const raw = await ControlClient.connect(files.socket);
