@@ -4,6 +4,10 @@
 // as 32-bit words, which catches self-modifying code and DMA without any write tracking.
 // Blocks are also the unit a later JIT will compile.
 import { Instr } from './decode.ts';
+import type { Cpu } from './cpu.ts';
+
+/** A compiled block (jit/compile.ts): runs the block from c.rip, returns instructions completed. */
+export type JitFn = (c: Cpu) => number;
 
 export const MAX_BLOCK = 32;
 
@@ -22,6 +26,10 @@ export class Block {
   nextRip = NaN;
   nextEpoch = -1;
   nextPhys = -1;
+  /** Compiled code for exactly these decoded instructions; dropped when the block is rebuilt. */
+  jit: JitFn | null = null;
+  /** Executions counted towards compiling; negative once compiling was declined. */
+  hits = 0;
 }
 
 /** Opcodes that end a block: control transfers and instructions that change how the

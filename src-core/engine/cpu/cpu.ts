@@ -31,6 +31,8 @@ const TLB_SIZE = 4096;
 const TLB_MASK = TLB_SIZE - 1;
 
 export class Cpu implements CpuCore {
+  /** Initial jitThreshold of new CPUs (tests set 1 to compile every block on first use). */
+  static defaultJitThreshold = 40;
   readonly bus: MemoryBus;
   readonly io: IoBus;
   ram: Uint8Array;
@@ -130,6 +132,10 @@ export class Cpu implements CpuCore {
   /** Time source for RDTSC: returns the TSC value; default is the instruction count. */
   tscSource: () => number = () => this.instructionCount + this.executedInRun;
   executedInRun = 0;
+  /** Executions of a decoded block before it is compiled (jit/); 0 turns the compiler off. */
+  jitThreshold = Cpu.defaultJitThreshold;
+  /** Instructions a compiled block completed before the one that faulted. */
+  jitDone = 0;
 
   // Software TLB, direct-mapped by virtual page number.
   readonly tlbVpn = new Float64Array(TLB_SIZE).fill(NaN);

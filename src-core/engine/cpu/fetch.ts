@@ -67,6 +67,9 @@ function buildBlock(c: Cpu, b: Block, lin: number, phys: number, at: number, po:
   let pos = 0;
   let n = 0;
   b.phys = -1;
+  // New contents: compiled code for the old ones is stale.
+  b.jit = null;
+  b.hits = 0;
   while (n < MAX_BLOCK) {
     let ins = b.instrs[n];
     if (ins === undefined) {

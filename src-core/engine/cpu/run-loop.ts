@@ -5,6 +5,7 @@ import type { Cpu } from './cpu.ts';
 import { FAULT } from './cpu.ts';
 import type { Block } from './block.ts';
 import { fetchBlock, fetchInstr } from './fetch.ts';
+import { compileBlock } from './jit/compile.ts';
 import { execute } from './exec.ts';
 import { EX_DB } from './constants.ts';
 import { checkInterrupts, deliverInterrupt, deliverPending } from './system/interrupts.ts';
@@ -15,6 +16,7 @@ export function runLoop(c: Cpu, budget: number): number {
   c.intCheck = true; // devices may have raised lines without notifying
   if (c.bus.mapVersion !== c.seenMapVersion) c.tlbFlushAll();
   let n = 0;
+  let inJit = false;
   c.executedInRun = 0;
   while (n < budget && !c.exitReq) {
     if (c.intCheck) {
@@ -54,6 +56,19 @@ export function runLoop(c: Cpu, budget: number): number {
           }
         }
         prev = blk;
+        if (blk !== null) {
+          // Hot blocks are compiled (jit/compile.ts) and then run as one function call.
+          if (blk.jit === null && c.jitThreshold > 0 && ++blk.hits >= c.jitThreshold && !compileBlock(c, blk)) blk.hits = -0x40000000;
+          const fn = blk.jit;
+          if (fn !== null && n + blk.n <= budget) {
+            inJit = true;
+            n += fn(c);
+            inJit = false;
+            c.executedInRun = n;
+            if (c.intCheck || c.exitReq || c.halted) break;
+            continue;
+          }
+        }
         if (blk === null) {
           // Not cacheable (crosses a page, or not RAM): one instruction at a time.
           const ins = fetchInstr(c);
@@ -90,6 +105,11 @@ export function runLoop(c: Cpu, budget: number): number {
       }
     } catch (e) {
       if (e !== FAULT) throw e;
+      if (inJit) {
+        // Compiled code faulted: count the instructions it completed before the faulting one.
+        n += c.jitDone;
+        inJit = false;
+      }
       n++;
       c.executedInRun = n;
       deliverPending(c);

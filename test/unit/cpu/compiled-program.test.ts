@@ -1,6 +1,6 @@
 // End-to-end check: a C program (the benchmark's CRC32 + shell sort workload, compiled here
 // with the system cc as a flat 64-bit binary, vectorised SSE2 code included) computes the
-// same result on the interpreter as natively.
+// same result on the interpreter as natively, with the block compiler off and on.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -32,17 +32,25 @@ describe.skipIf(!canRun)('compiled program', () => {
     sh('cc', [...flags, '-no-pie', '-o', join(out, 'native'), join(src, 'native-main.c'), join(src, 'workload.c')]);
     const native = sh(join(out, 'native'), ['1']).trim().split(' ')[0];
 
-    const bus = new MemoryBus(16 << 20);
-    const cpu = new Cpu(bus, new IoBus());
-    bus.writeBytes(0x100000, readFileSync(join(out, 'work.bin')));
-    bus.write32(0x1000, 0x2000 | 3);
-    bus.write32(0x2000, 0x3000 | 3);
-    for (let i = 0; i < 8; i++) bus.write32(0x3000 + i * 8, (i << 21) | 0x83);
-    cpu.setBootState({ mode: 'long64', rip: 0x100000, rsp: 0xf00000, cr3: 0x1000, cr4: 0x6a0, rsi: 1 });
-    let n = 0;
-    while (!cpu.halted && n < 50_000_000) n += cpu.run(1_000_000);
-    expect(cpu.halted).toBe(true);
-    const result = (BigInt(cpu.rh[0]! >>> 0) << 32n) | BigInt(cpu.rl[0]! >>> 0);
-    expect(String(result)).toBe(native);
+    // Interpreter alone, then with every block compiled on its first execution.
+    const counts: number[] = [];
+    for (const threshold of [0, 1]) {
+      const bus = new MemoryBus(16 << 20);
+      const cpu = new Cpu(bus, new IoBus());
+      cpu.jitThreshold = threshold;
+      bus.writeBytes(0x100000, readFileSync(join(out, 'work.bin')));
+      bus.write32(0x1000, 0x2000 | 3);
+      bus.write32(0x2000, 0x3000 | 3);
+      for (let i = 0; i < 8; i++) bus.write32(0x3000 + i * 8, (i << 21) | 0x83);
+      cpu.setBootState({ mode: 'long64', rip: 0x100000, rsp: 0xf00000, cr3: 0x1000, cr4: 0x6a0, rsi: 1 });
+      let n = 0;
+      while (!cpu.halted && n < 50_000_000) n += cpu.run(1_000_000);
+      expect(cpu.halted).toBe(true);
+      const result = (BigInt(cpu.rh[0]! >>> 0) << 32n) | BigInt(cpu.rl[0]! >>> 0);
+      expect(String(result), `jit threshold ${threshold}`).toBe(native);
+      counts.push(n);
+    }
+    // Same instruction count both ways: compiled blocks account for every instruction.
+    expect(counts[1]).toBe(counts[0]);
   }, 120_000);
 });

@@ -25,6 +25,19 @@ describe.skipIf(!canRun)('differential: host CPU vs interpreter', () => {
     expect(r.coverage.size).toBe(TEMPLATES.length);
   }, 120_000);
 
+  it('agrees with every block compiled (JIT threshold 1) on the same seeded run', () => {
+    const r = runDiff(20261126, TEMPLATES.length * 4, 500, undefined, 1);
+    const lines = r.failures.slice(0, 20).map((f) => `${f.name}: ${f.diffs.join('; ')}`);
+    expect(lines).toEqual([]);
+    expect(r.coverage.size).toBe(TEMPLATES.length);
+  }, 120_000);
+
+  it('agrees with the interpreter alone (JIT off) on a seeded run', () => {
+    const r = runDiff(99, TEMPLATES.length * 2, 500, undefined, 0);
+    const lines = r.failures.slice(0, 20).map((f) => `${f.name}: ${f.diffs.join('; ')}`);
+    expect(lines).toEqual([]);
+  }, 120_000);
+
   it('agrees on hand-picked edge cases', () => {
     const rng = new Rng(7);
     const byName = (n: string) => {

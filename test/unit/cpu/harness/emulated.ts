@@ -18,8 +18,10 @@ export class EmuEnv {
   readonly cpu: Cpu;
   private event: { vec: number; kind: string } | null = null;
 
-  constructor() {
+  /** jitThreshold: executions before a block is compiled (1 compiles every block; 0 never). */
+  constructor(jitThreshold?: number) {
     this.cpu = new Cpu(this.bus, new IoBus());
+    if (jitThreshold !== undefined) this.cpu.jitThreshold = jitThreshold;
     this.buildTables();
     this.cpu.eventHook = (vec, _code, kind) => {
       this.event = { vec, kind };

@@ -20,10 +20,10 @@ export interface DiffReport {
 }
 
 /** Run `count` generated cases (round-robin over templates, so every one is exercised). */
-export function runDiff(seed: number, count: number, batch = 500, filter?: (name: string) => boolean): DiffReport {
+export function runDiff(seed: number, count: number, batch = 500, filter?: (name: string) => boolean, jitThreshold?: number): DiffReport {
   const bin = buildRunner();
   const rng = new Rng(seed);
-  const env = new EmuEnv();
+  const env = new EmuEnv(jitThreshold);
   const templates = filter ? TEMPLATES.filter((t) => filter(t.name)) : TEMPLATES;
   const coverage = new Map<string, number>();
   const failures: DiffFailure[] = [];

@@ -1,0 +1,82 @@
+// The block compiler: turns a hot decoded block (block.ts) into one JavaScript function with
+// operands, sizes, register numbers and instruction addresses baked in as constants. Flags
+// stay lazy, memory goes through the inlined TLB fast path, and every instruction the
+// emitters do not handle runs through the interpreter's execute() from inside the function.
+//
+// Contract with the run loop (run-loop.ts): the function runs the whole block from c.rip and
+// returns how many instructions completed. It stops early, with RIP at the next instruction,
+// when an instruction transfers control or leaves something to attend to (intCheck, exitReq,
+// halted), as the interpreter's block loop does. On a fault it records in c.jitDone how many
+// instructions completed before the faulting one and rethrows; c.ip0 is the faulting
+// instruction, as the interpreter leaves it. Compiled code lives on its Block and is dropped
+// whenever the block is rebuilt (stale bytes, self-modifying code, remapped pages).
+import type { Cpu } from '../cpu.ts';
+import type { Block, JitFn } from '../block.ts';
+import type { Instr } from '../decode.ts';
+import { alu, shift } from '../alu.ts';
+import { cond } from '../flags.ts';
+import { ea } from '../operands.ts';
+import { execute, incDec, jumpTo } from '../exec.ts';
+import { Kind, emitInstr } from './emit-ops.ts';
+
+/** The interpreter functions compiled code calls. */
+const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo };
+
+export interface CompileStats {
+  blocks: number;
+  instrs: number;
+  inlined: number;
+}
+export const jitStats: CompileStats = { blocks: 0, instrs: 0, inlined: 0 };
+
+/** JavaScript source of the block's function body; null when nothing in it would be inlined. */
+export function blockSource(b: Block): string | null {
+  const mode = b.mode;
+  if (mode !== 64 && mode !== 32) return null; // 16-bit code (firmware) stays interpreted
+  const at = (off: number): string => (mode === 64 ? `r0 + ${off}` : `(r0 + ${off}) >>> 0`);
+  let body = '';
+  let off = 0;
+  let inlined = 0;
+  for (let k = 0; k < b.n; k++) {
+    const ins: Instr = b.instrs[k]!;
+    const start = at(off);
+    off += ins.len;
+    const next = at(off);
+    const last = k === b.n - 1;
+    const e = emitInstr({ k, mode, ins, next });
+    body += `// ${k}: op ${ins.op.toString(16)}\nk = ${k}; c.ip0 = ${start};\n`;
+    if (e === null) {
+      // Interpreter fallback: exactly the block loop's step.
+      body += `nx = ${next}; c.rip = nx; H.execute(c, I[${k}]);\n`;
+      if (!last) body += `if (c.rip !== nx || c.intCheck || c.exitReq || c.halted) return ${k + 1};\n`;
+      continue;
+    }
+    inlined++;
+    body += e.code;
+    if (e.kind === Kind.Branch) {
+      if (!last) throw new Error('a branch must end its block');
+      continue;
+    }
+    if (last) body += `c.rip = ${next};\n`;
+    else if (e.mem) body += `if (c.intCheck || c.exitReq) { c.rip = ${next}; return ${k + 1}; }\n`;
+  }
+  if (inlined === 0) return null;
+  return 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
+    'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
+    'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0;\n' +
+    `try {\n${body}} catch (e) { c.jitDone = k; throw e; }\nreturn ${b.n};\n`;
+}
+
+/** Compile `b` (sets b.jit); false when the block is not worth compiling. */
+export function compileBlock(c: Cpu, b: Block): boolean {
+  void c;
+  const src = blockSource(b);
+  if (src === null) return false;
+  // The factory binds the helpers and this block's Instr records (fallbacks execute them).
+  const factory = new Function('H', 'I', `'use strict';\nreturn function block(c) {\n${src}};`) as
+    (h: typeof HELPERS, instrs: readonly Instr[]) => JitFn;
+  b.jit = factory(HELPERS, b.instrs.slice(0, b.n));
+  jitStats.blocks++;
+  jitStats.instrs += b.n;
+  return true;
+}
