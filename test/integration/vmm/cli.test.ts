@@ -1,8 +1,9 @@
-// The VM commands as a user runs them: start --headless, list --running, stats, console with
+// The VM commands as a user runs them: start --headless (with a TCP console), list --running, stats, console with
 // its detach key, control, savestate and restore, discardstate, and the errors for bad use.
 // The VM boots Hangar's built-in real-mode test program on the real engine (a Linux guest
 // takes minutes to boot on the interpreter; demo-lifecycle.test.ts covers that).
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { HANGAR_BIN, runHangar, tempDir } from '../../helpers/cli.ts';
 
@@ -34,9 +35,19 @@ describe('hangar VM commands', () => {
     const h = (...a: string[]) => runHangar(a, env);
     expect((await h('create', '--name', 'cli-vm', '--ostype', 'Other_64', '--memory', '16')).code).toBe(0);
 
+    // COM1 also on a loopback TCP console: start --headless says how to reach it.
+    const tcpPort = 20000 + Math.floor(Math.random() * 20000);
+    expect((await h('modify', 'cli-vm', '--serial', `COM1:tcp:${tcpPort}`)).code).toBe(0);
     const st = await h('start', 'cli-vm', '--headless', '--boot-test-program');
     expect(st.stderr).toBe('');
-    expect(st.stdout).toMatch(/VM "cli-vm" is Running \(process \d+\)\.\nControl socket: .*control\.sock/);
+    expect(st.stdout).toMatch(/VM "cli-vm" is Running \(process \d+\)\.\nControl socket: .*control\.sock\n/);
+    expect(st.stdout).toContain(`COM1 console: nc 127.0.0.1 ${tcpPort}\n`);
+    let viaTcp = '';
+    const tcp = connect(tcpPort, '127.0.0.1');
+    tcp.on('data', (d: Buffer) => (viaTcp += d.toString('latin1')));
+    for (let i = 0; i < 200 && !viaTcp.includes('HANGAR-PROGRAM-READY'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(viaTcp).toContain('HANGAR-PROGRAM-READY');
+    tcp.destroy();
 
     const running = await h('list', '--running');
     expect(running.stdout).toMatch(/^NAME\s+UUID\s+STATE\s+PID/);
