@@ -12,7 +12,7 @@
 //              minutes; its RAM is mostly zero pages, so save/restore figures are a best case)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureGuestKit } from '../../scripts/guest-kit.ts';
 import { Library } from '../../src-core/library/library.ts';
@@ -74,7 +74,10 @@ function firstTouchMsPer256MiB(): number {
   return performance.now() - t + s;
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
 async function main(): Promise<void> {
+  const loadBefore = load();
   const touchMs = firstTouchMsPer256MiB();
   const lib = new Library(mkdtempSync(join(tmpdir(), 'hangar-bench-vmm-')));
   const manager = new VmManager(lib);
@@ -125,6 +128,8 @@ async function main(): Promise<void> {
   console.log(`restore (load into the engine):  ${restoreMs} ms  (target < 1000 ms: ${restoreMs < 1000 ? 'met' : 'NOT met'})`);
   console.log(`start of a Saved VM -> Running:  ${fmt(restoreWallMs)} (includes starting the VM process)`);
   console.log(`host calibration: first touch of 256 MiB of fresh memory takes ${touchMs.toFixed(0)} ms here`);
+  // Timings taken on a shared host mean little without the load they were taken under.
+  console.log(`load average (1/5/15 min): ${loadBefore} at the start, ${load()} at the end`);
 }
 
 await main();
