@@ -6,6 +6,11 @@
 //
 // The CPU caches, per 4 KiB page, the answer of ramOffset(); `mapVersion` changes whenever
 // the mapping changes so such caches know when to drop their entries.
+//
+// The A20 gate (port 0x92 bit 1 OR the i8042 output port bit 1, combined by the machine):
+// while it is off, address bit 20 of every physical access reads as 0, so 1 MiB wraps to 0
+// as on an 8086. That is the bus's job, not the CPU's: the CPU's cached page translations are
+// dropped through mapVersion when the gate changes.
 
 export type MmioSize = 1 | 2 | 4;
 
@@ -33,6 +38,7 @@ export class MemoryBus {
   private regions: MmioRegion[] = [];
   private mmioPages = new Set<number>(); // page numbers touched by an MMIO region
   mapVersion = 0;
+  private a20 = true;
   /** Called for accesses to unmapped addresses (reads return all ones). */
   onUnhandled?: (addr: number, size: MmioSize, write: boolean) => void;
 
@@ -70,8 +76,21 @@ export class MemoryBus {
     this.mapVersion++;
   }
 
+  /** A20 gate: false masks physical address bit 20 (see the file comment). */
+  get a20Enabled(): boolean {
+    return this.a20;
+  }
+
+  setA20(enabled: boolean): void {
+    if (enabled === this.a20) return;
+    this.a20 = enabled;
+    this.mapVersion++;
+  }
+
   /** Offset into `ram` of guest physical `addr`, or -1 when the page is MMIO or unmapped. */
   ramOffset(addr: number): number {
+    // `& 0x100000` looks at the low 32 bits only, which holds bit 20 for addresses above 4 GiB too.
+    if (!this.a20 && addr & 0x100000) addr -= 0x100000;
     if (this.mmioPages.size !== 0 && this.mmioPages.has(Math.floor(addr / PAGE_SIZE))) return -1;
     if (addr < this.lowRamEnd) return addr;
     if (addr >= FOUR_GIB && addr < this.highRamEnd) return addr - FOUR_GIB + this.lowRamEnd;
@@ -151,6 +170,7 @@ export class MemoryBus {
   }
 
   private slowRead(addr: number, size: MmioSize): number {
+    if (!this.a20 && addr & 0x100000) addr -= 0x100000;
     const r = this.regionAt(addr);
     if (r) return r.handler.read(addr - r.base, size);
     this.onUnhandled?.(addr, size, false);
@@ -158,6 +178,7 @@ export class MemoryBus {
   }
 
   private slowWrite(addr: number, size: MmioSize, value: number): void {
+    if (!this.a20 && addr & 0x100000) addr -= 0x100000;
     const r = this.regionAt(addr);
     if (r) r.handler.write(addr - r.base, size, value);
     else this.onUnhandled?.(addr, size, true);

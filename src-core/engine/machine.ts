@@ -222,6 +222,10 @@ export class Machine {
     this.i8042.hooks.onReset = () => this.requestReset();
     this.port92 = new Port92(this.io);
     this.port92.onReset = () => this.requestReset();
+    // The A20 gate is the OR of the two enables; the memory bus applies it.
+    const a20 = () => this.memory.setA20(this.port92.a20 || this.i8042.a20);
+    this.port92.onA20 = a20;
+    this.i8042.hooks.onA20 = a20;
     this.post = new PostPort(this.io);
     this.debugcon = new DebugConsole(this.io);
     this.debugcon.onOutput = (b) => this.debugOut.push(b);
@@ -333,6 +337,7 @@ export class Machine {
     this.pendingReset = false;
     this.clock.foldInstructions();
     for (const d of this.devices) d.reset();
+    this.memory.setA20(this.port92.a20 || this.i8042.a20);
     for (const c of this.cpus) c.reset();
     for (let i = 0; i < this.running.length; i++) this.running[i] = i === 0;
     for (let pin = 16; pin < 24; pin++) this.ioapic.setPin(pin, true);
@@ -532,6 +537,7 @@ export class Machine {
       if (st) d.loadState(st);
     }
     this.running = (s.running as boolean[]).slice();
+    this.memory.setA20(this.port92.a20 || this.i8042.a20);
     this.memory.mapVersion++;
   }
 }
