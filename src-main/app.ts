@@ -10,7 +10,7 @@ import { watchRegistry } from '../src-core/server/registry-watch.ts';
 import { argvSkip, parseLaunchArgs, type LaunchRequest } from './args.ts';
 import { registerIpc } from './ipc.ts';
 import { menuTemplate, type MenuItemSpec } from './menu.ts';
-import { applianceUnsupported, openMachineFile, type OpenResult } from './open-files.ts';
+import { applianceImport, openMachineFile, type OpenResult } from './open-files.ts';
 import { APP_SCHEME, APP_URL, SCHEME_PRIVILEGES, serveAppRequest } from './protocol.ts';
 import { guardContents, secureWebPreferences, type GuardedContents } from './security.ts';
 import { loadWindowState, saveWindowState } from './window-state.ts';
@@ -57,11 +57,21 @@ export function startApp(e: ElectronApi, opts: AppOptions): RunningApp {
   let win: Electron.BrowserWindow | undefined;
   let isReady = false;
   const early: LaunchRequest = { machines: [], appliances: [], ignored: [] };
+  /** Appliances to import, held until a page has its event port to receive them. */
+  const pendingImports: string[] = [];
+  const sendImport = (path: string): void => {
+    if (ports.size) emit({ type: 'command', command: 'import-appliance', path });
+    else pendingImports.push(path);
+  };
 
   const openRequest = async (req: LaunchRequest): Promise<OpenResult[]> => {
     const results: OpenResult[] = [];
     for (const f of req.machines) results.push(await openMachineFile(service, f));
-    for (const f of req.appliances) results.push(applianceUnsupported(f));
+    for (const f of req.appliances) {
+      const r = applianceImport(f);
+      results.push(r);
+      if (r.kind === 'import') sendImport(r.path);
+    }
     for (const r of results) {
       if (r.kind === 'failed') e.dialog.showErrorBox('Hangar could not open a file', `${r.message}\n\nCheck that the file exists and is a Hangar VM (.hangar).`);
     }
@@ -120,6 +130,8 @@ export function startApp(e: ElectronApi, opts: AppOptions): RunningApp {
       port1.on('close', () => ports.delete(port1));
       port1.start();
       w.webContents.postMessage(BRIDGE_EVENTS_MESSAGE, null, [port2]);
+      // Messages wait in the port until the page starts it, so these are not lost.
+      for (const path of pendingImports.splice(0)) port1.postMessage({ type: 'command', command: 'import-appliance', path } satisfies HangarEvent);
     });
     await w.loadURL(APP_URL);
   };

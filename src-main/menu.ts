@@ -20,6 +20,8 @@ export function menuTemplate(platform: string, appName = 'Hangar'): MenuItemSpec
       { label: 'Settings…', accelerator: 'CmdOrCtrl+S', command: 'settings' },
       { label: 'Clone…', accelerator: 'CmdOrCtrl+O', command: 'clone' },
       { label: 'Remove…', command: 'remove' },
+      { type: 'separator' },
+      { label: 'Import Appliance…', accelerator: 'CmdOrCtrl+I', command: 'import-appliance' },
     ],
   };
   const template: MenuItemSpec[] = [];

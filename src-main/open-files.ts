@@ -1,6 +1,6 @@
 // Opening a file Hangar is associated with. A `.hangar` file joins the library unless it is
-// already there (by path or UUID); starting it comes with the VMM. `.ova` import comes with
-// the appliance module; until then opening one says so plainly.
+// already there (by path or UUID). An `.ova` opens the window's import dialog with its path
+// (the dialog shows the dry-run mapping report before anything is written).
 import { resolve } from 'node:path';
 import { HangarError } from '../src-core/api/errors.ts';
 import type { HangarService } from '../src-core/api/service.ts';
@@ -8,7 +8,8 @@ import type { HangarService } from '../src-core/api/service.ts';
 export type OpenResult =
   | { kind: 'registered'; uuid: string; name: string }
   | { kind: 'known'; uuid: string; name: string }
-  | { kind: 'failed'; path: string; message: string };
+  | { kind: 'failed'; path: string; message: string }
+  | { kind: 'import'; path: string };
 
 export async function openMachineFile(service: HangarService, file: string): Promise<OpenResult> {
   const path = resolve(file);
@@ -27,10 +28,7 @@ export async function openMachineFile(service: HangarService, file: string): Pro
   }
 }
 
-export function applianceUnsupported(file: string): OpenResult {
-  return {
-    kind: 'failed',
-    path: resolve(file),
-    message: `${resolve(file)}: importing appliances (.ova) is not available in this version of Hangar; the file was not changed`,
-  };
+/** An appliance goes to the import dialog, by its absolute path (the service resolves no cwd of ours). */
+export function applianceImport(file: string): OpenResult {
+  return { kind: 'import', path: resolve(file) };
 }

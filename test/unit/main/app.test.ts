@@ -108,14 +108,20 @@ describe('desktop shell', () => {
     expect(prevented).toBe(true);
     fake.app.readyResolve();
     await running.ready;
+    // Before the page has loaded an appliance waits; once it has its port, the import dialog opens.
     fake.app.emit('second-instance', {}, ['/opt/Hangar/hangar', b, join(dir, 'thing.ova')]);
-    for (let i = 0; i < 500 && fake.errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && (await new Library(join(dir, 'home')).list()).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     for (let i = 0; i < 500 && (await new Library(join(dir, 'home')).list()).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     const names = (await new Library(join(dir, 'home')).list()).map((m) => (m.accessible ? m.config.name : '?')).sort();
     expect(names).toEqual(['early', 'second']);
     expect(FakeWindow.all[0]!.focused).toBe(true);
-    expect(fake.errors).toHaveLength(1);
-    expect(fake.errors[0]!.message).toContain('importing appliances (.ova) is not available');
+    expect(fake.errors).toEqual([]);
+    expect(fake.ports).toHaveLength(0);
+    FakeWindow.all[0]!.webContents.emit('did-finish-load');
+    expect(fake.ports[0]!.messages).toEqual([{ type: 'command', command: 'import-appliance', path: join(dir, 'thing.ova') }]);
+    // With a page up, the next one goes straight to it.
+    expect(await running.openRequest({ machines: [], appliances: ['other.ova'], ignored: [] })).toEqual([{ kind: 'import', path: join(process.cwd(), 'other.ova') }]);
+    expect(fake.ports[0]!.messages).toContainEqual({ type: 'command', command: 'import-appliance', path: join(process.cwd(), 'other.ova') });
   });
 
   it('reports a .hangar that cannot be read instead of crashing', async () => {

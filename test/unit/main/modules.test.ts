@@ -58,6 +58,7 @@ describe('menus and preload', () => {
       const machine = menuTemplate(p).find((m) => m.label === '&Machine')!;
       expect(machine.submenu!.map((i) => [i.label, i.accelerator, i.command])).toEqual([
         ['New…', 'CmdOrCtrl+N', 'new-machine'], ['Settings…', 'CmdOrCtrl+S', 'settings'], ['Clone…', 'CmdOrCtrl+O', 'clone'], ['Remove…', undefined, 'remove'],
+        [undefined, undefined, undefined], ['Import Appliance…', 'CmdOrCtrl+I', 'import-appliance'],
       ]);
     }
     expect(menuTemplate('darwin')[0]!.label).toBe('Hangar');
