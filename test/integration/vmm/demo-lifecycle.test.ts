@@ -84,7 +84,7 @@ describe('Demo Linux lifecycle on the Hangar engine', () => {
 
   // The kit's /init loads the button and evdev modules and runs busybox acpid, whose handler
   // prints HANGAR-POWER-BUTTON and powers off through ACPI S5 (the same path is checked on QEMU
-  // in power-button-qemu.test.ts).
+  // in kit-power-button.test.ts).
   it('the ACPI power button shuts the guest down cleanly', async () => {
     const kit = await ensureGuestKit();
     const { path, config } = await createDemoVm(lib, kit, { name: 'Demo ACPI' });
