@@ -6,9 +6,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { HangarError } from '../../api/errors.ts';
 import type { CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
 import {
-  checkRange, checkWritable, corrupt, ImageFile, MAX_CHAIN_DEPTH, MAX_VIRTUAL_SIZE, randomUuidBytes, roundUp, uuidHex,
+  corrupt, ImageFile, MAX_CHAIN_DEPTH, MAX_VIRTUAL_SIZE, randomUuidBytes, roundUp, uuidHex,
 } from './vdi-vhd-vmdk-common.ts';
-import { SerialQueue } from '../serial.ts';
+import { QueuedImage } from './queued-image.ts';
 import { isZero } from '../zero.ts';
 import {
   parseVdiHeader, probeVdi, serializeVdiHeader, VDI_BLOCK_FREE, VDI_BLOCK_ZERO, VDI_HEADER_BYTES, VDI_TYPE_DIFF, VDI_TYPE_DYNAMIC, VDI_TYPE_FIXED,
@@ -28,26 +28,21 @@ export interface VdiOpenOptions extends OpenOptions {
   parent?: string;
 }
 
-export class VdiImage implements OpenImage {
-  readonly capacity: number;
-  readonly readOnly: boolean;
-  private readonly queue = new SerialQueue();
+export class VdiImage extends QueuedImage implements OpenImage {
   private readonly dirtyMap = new Set<number>();
   private headerDirty = false;
   private nextSlot: number;
   private readonly stride: number;
-  private closed = false;
 
   constructor(
-    private readonly file: ImageFile,
+    file: ImageFile,
     readonly h: VdiHeader,
     private readonly map: Uint32Array,
     nextSlot: number,
     private readonly parent: VdiImage | undefined,
     private readonly parentPath: string | undefined,
   ) {
-    this.capacity = h.diskSize;
-    this.readOnly = file.readOnly;
+    super(file, h.diskSize, parent);
     this.nextSlot = nextSlot;
     this.stride = h.blockSize + h.blockExtra;
   }
@@ -56,25 +51,13 @@ export class VdiImage implements OpenImage {
     return this.h.offsetData + slot * this.stride + this.h.blockExtra;
   }
 
-  private alive(): void {
-    if (this.closed) throw new HangarError('state', `${this.file.path} is closed`);
-  }
-
   /** Read from the parent, zero-filling past the parent's end (a child may be larger). */
   private readParent(buf: Uint8Array, offset: number): Promise<void> {
     const p = this.parent!;
     return readThroughParent(p.capacity, (b, o) => p.read(b, o), buf, offset);
   }
 
-  read(buf: Uint8Array, offset: number): Promise<void> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkRange(this.file.path, this.capacity, offset, buf.length);
-      await this.readUnlocked(buf, offset);
-    });
-  }
-
-  private async readUnlocked(buf: Uint8Array, offset: number): Promise<void> {
+  protected async readUnlocked(buf: Uint8Array, offset: number): Promise<void> {
     for (const { block, inBlock, pos, done, n } of blockSpans(offset, buf.length, this.h.blockSize)) {
       const piece = buf.subarray(done, done + n);
       const entry = this.map[block]!;
@@ -84,15 +67,10 @@ export class VdiImage implements OpenImage {
     }
   }
 
-  write(buf: Uint8Array, offset: number): Promise<void> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkWritable(this.file.path, this.readOnly);
-      checkRange(this.file.path, this.capacity, offset, buf.length);
-      for (const { block, inBlock, done, n } of blockSpans(offset, buf.length, this.h.blockSize)) {
-        await this.writeInBlock(block, inBlock, buf.subarray(done, done + n));
-      }
-    });
+  protected async writeUnlocked(buf: Uint8Array, offset: number): Promise<void> {
+    for (const { block, inBlock, done, n } of blockSpans(offset, buf.length, this.h.blockSize)) {
+      await this.writeInBlock(block, inBlock, buf.subarray(done, done + n));
+    }
   }
 
   private async writeInBlock(block: number, inBlock: number, piece: Uint8Array): Promise<void> {
@@ -143,11 +121,7 @@ export class VdiImage implements OpenImage {
     }
   }
 
-  flush(): Promise<void> {
-    return this.queue.run(() => this.flushUnlocked());
-  }
-
-  private async flushUnlocked(): Promise<void> {
+  protected async flushUnlocked(): Promise<void> {
     if (this.readOnly || this.closed) return;
     await this.file.sync(); // data first: nothing may point at blocks that are not durable
     if (this.dirtyMap.size === 0 && !this.headerDirty) return;
@@ -170,42 +144,29 @@ export class VdiImage implements OpenImage {
     await this.file.sync();
   }
 
-  discard(offset: number, length: number): Promise<void> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkWritable(this.file.path, this.readOnly);
-      checkRange(this.file.path, this.capacity, offset, length);
-      // A VDI block cannot be freed without compacting the file (and the header's allocation
-      // count must keep matching the map), so discarded ranges are zeroed in place; unallocated
-      // blocks of a differencing image are marked zero to hide the parent.
-      const bs = this.h.blockSize;
-      for (const { block, inBlock, n } of blockSpans(offset, length, bs)) {
-        const entry = this.map[block]!;
-        if (entry < VDI_BLOCK_ZERO) {
+  protected async discardUnlocked(offset: number, length: number): Promise<void> {
+    // A VDI block cannot be freed without compacting the file (and the header's allocation
+    // count must keep matching the map), so discarded ranges are zeroed in place; unallocated
+    // blocks of a differencing image are marked zero to hide the parent.
+    const bs = this.h.blockSize;
+    for (const { block, inBlock, n } of blockSpans(offset, length, bs)) {
+      const entry = this.map[block]!;
+      if (entry < VDI_BLOCK_ZERO) {
+        this.markModified();
+        await this.file.write(new Uint8Array(n), this.dataPos(entry) + inBlock);
+      } else if (entry === VDI_BLOCK_FREE && this.parent) {
+        if (n === bs) {
           this.markModified();
-          await this.file.write(new Uint8Array(n), this.dataPos(entry) + inBlock);
-        } else if (entry === VDI_BLOCK_FREE && this.parent) {
-          if (n === bs) {
-            this.markModified();
-            this.map[block] = VDI_BLOCK_ZERO;
-            this.dirtyMap.add(block);
-          } else {
-            await this.writeInBlock(block, inBlock, new Uint8Array(n));
-          }
+          this.map[block] = VDI_BLOCK_ZERO;
+          this.dirtyMap.add(block);
+        } else {
+          await this.writeInBlock(block, inBlock, new Uint8Array(n));
         }
       }
-    });
+    }
   }
 
-  mapRanges(offset: number, length: number): Promise<Run[]> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkRange(this.file.path, this.capacity, offset, length);
-      return this.mapUnlocked(offset, length);
-    });
-  }
-
-  private async mapUnlocked(offset: number, length: number): Promise<Run[]> {
+  protected async mapUnlocked(offset: number, length: number): Promise<Run[]> {
     const out: Run[] = [];
     const parent = this.parent;
     for (const { block, pos, n } of blockSpans(offset, length, this.h.blockSize)) {
@@ -232,19 +193,6 @@ export class VdiImage implements OpenImage {
   /** The image's own UUID (a differencing child links to it). */
   get uuid(): string {
     return uuidHex(this.h.uuidImage);
-  }
-
-  close(): Promise<void> {
-    return this.queue.run(async () => {
-      if (this.closed) return;
-      try {
-        await this.flushUnlocked();
-      } finally {
-        this.closed = true;
-        await this.file.close();
-        if (this.parent) await this.parent.close();
-      }
-    });
   }
 }
 

@@ -5,9 +5,9 @@
 import { HangarError } from '../../api/errors.ts';
 import type { CreateOptions, ImageFormat, ImageInfo, OpenImage, OpenOptions } from '../format.ts';
 import {
-  checkRange, checkWritable, corrupt, ImageFile, MAX_CHAIN_DEPTH, randomUuidBytes, roundUp, uuidHex,
+  corrupt, ImageFile, MAX_CHAIN_DEPTH, randomUuidBytes, roundUp, uuidHex,
 } from './vdi-vhd-vmdk-common.ts';
-import { SerialQueue } from '../serial.ts';
+import { QueuedImage } from './queued-image.ts';
 import { isZero } from '../zero.ts';
 import {
   newVhdFooter, parseVhdDynHeader, parseVhdFooter, probeVhd, serializeVhdDynHeader, serializeVhdFooter, VHD_BAT_FREE, VHD_MAX_SIZE,
@@ -29,16 +29,12 @@ interface Sparse {
   bitmapSize: number;
 }
 
-export class VhdImage implements OpenImage {
-  readonly capacity: number;
-  readonly readOnly: boolean;
-  private readonly queue = new SerialQueue();
+export class VhdImage extends QueuedImage implements OpenImage {
   private readonly dirtyBat = new Set<number>();
   private readonly bitmaps = new Map<number, Uint8Array>();
-  private closed = false;
 
   constructor(
-    private readonly file: ImageFile,
+    file: ImageFile,
     readonly footer: VhdFooter,
     capacity: number,
     private readonly sparse: Sparse | undefined,
@@ -46,20 +42,7 @@ export class VhdImage implements OpenImage {
     private readonly parent: VhdImage | undefined,
     private readonly parentPath: string | undefined,
   ) {
-    this.capacity = capacity;
-    this.readOnly = file.readOnly;
-  }
-
-  private alive(): void {
-    if (this.closed) throw new HangarError('state', `${this.file.path} is closed`);
-  }
-
-  read(buf: Uint8Array, offset: number): Promise<void> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkRange(this.file.path, this.capacity, offset, buf.length);
-      await this.readUnlocked(buf, offset);
-    });
+    super(file, capacity, parent);
   }
 
   private readParent(buf: Uint8Array, offset: number): Promise<void> {
@@ -78,7 +61,7 @@ export class VhdImage implements OpenImage {
     return bm;
   }
 
-  private async readUnlocked(buf: Uint8Array, offset: number): Promise<void> {
+  protected async readUnlocked(buf: Uint8Array, offset: number): Promise<void> {
     const sp = this.sparse;
     if (!sp) {
       await this.file.readInto(buf, offset);
@@ -114,20 +97,15 @@ export class VhdImage implements OpenImage {
     }
   }
 
-  write(buf: Uint8Array, offset: number): Promise<void> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkWritable(this.file.path, this.readOnly);
-      checkRange(this.file.path, this.capacity, offset, buf.length);
-      const sp = this.sparse;
-      if (!sp) {
-        await this.file.write(buf, offset);
-        return;
-      }
-      for (const { block, inBlock, done, n } of blockSpans(offset, buf.length, sp.dyn.blockSize)) {
-        await this.writeInBlock(sp, block, inBlock, buf.subarray(done, done + n));
-      }
-    });
+  protected async writeUnlocked(buf: Uint8Array, offset: number): Promise<void> {
+    const sp = this.sparse;
+    if (!sp) {
+      await this.file.write(buf, offset);
+      return;
+    }
+    for (const { block, inBlock, done, n } of blockSpans(offset, buf.length, sp.dyn.blockSize)) {
+      await this.writeInBlock(sp, block, inBlock, buf.subarray(done, done + n));
+    }
   }
 
   private async writeInBlock(sp: Sparse, block: number, inBlock: number, piece: Uint8Array): Promise<void> {
@@ -150,11 +128,7 @@ export class VhdImage implements OpenImage {
     this.nextFree = end;
   }
 
-  flush(): Promise<void> {
-    return this.queue.run(() => this.flushUnlocked());
-  }
-
-  private async flushUnlocked(): Promise<void> {
+  protected async flushUnlocked(): Promise<void> {
     if (this.readOnly || this.closed) return;
     await this.file.sync();
     const sp = this.sparse;
@@ -167,43 +141,30 @@ export class VhdImage implements OpenImage {
     }
   }
 
-  discard(offset: number, length: number): Promise<void> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkWritable(this.file.path, this.readOnly);
-      checkRange(this.file.path, this.capacity, offset, length);
-      const sp = this.sparse;
-      if (!sp) {
-        for (let done = 0; done < length; done += 1 << 20) {
-          await this.file.write(new Uint8Array(Math.min(1 << 20, length - done)), offset + done);
-        }
-        return;
+  protected async discardUnlocked(offset: number, length: number): Promise<void> {
+    const sp = this.sparse;
+    if (!sp) {
+      for (let done = 0; done < length; done += 1 << 20) {
+        await this.file.write(new Uint8Array(Math.min(1 << 20, length - done)), offset + done);
       }
-      const bs = sp.dyn.blockSize;
-      for (const { block, inBlock, n } of blockSpans(offset, length, bs)) {
-        const entry = sp.bat[block]!;
-        if (entry !== VHD_BAT_FREE) {
-          if (n === bs) {
-            // Drop the whole block from the BAT; its space stays in the file (a harmless leak).
-            sp.bat[block] = VHD_BAT_FREE;
-            this.dirtyBat.add(block);
-          } else {
-            await this.file.write(new Uint8Array(n), entry * 512 + sp.bitmapSize + inBlock);
-          }
+      return;
+    }
+    const bs = sp.dyn.blockSize;
+    for (const { block, inBlock, n } of blockSpans(offset, length, bs)) {
+      const entry = sp.bat[block]!;
+      if (entry !== VHD_BAT_FREE) {
+        if (n === bs) {
+          // Drop the whole block from the BAT; its space stays in the file (a harmless leak).
+          sp.bat[block] = VHD_BAT_FREE;
+          this.dirtyBat.add(block);
+        } else {
+          await this.file.write(new Uint8Array(n), entry * 512 + sp.bitmapSize + inBlock);
         }
       }
-    });
+    }
   }
 
-  mapRanges(offset: number, length: number): Promise<Run[]> {
-    return this.queue.run(async () => {
-      this.alive();
-      checkRange(this.file.path, this.capacity, offset, length);
-      return this.mapUnlocked(offset, length);
-    });
-  }
-
-  private async mapUnlocked(offset: number, length: number): Promise<Run[]> {
+  protected async mapUnlocked(offset: number, length: number): Promise<Run[]> {
     const sp = this.sparse;
     if (!sp) return length > 0 ? [{ offset, length, allocated: true }] : [];
     const out: Run[] = [];
@@ -226,19 +187,6 @@ export class VhdImage implements OpenImage {
       ...(this.sparse ? { clusterSize: this.sparse.dyn.blockSize } : {}),
       ...(this.parentPath ? { backing: { path: this.parentPath, format: 'vhd' as const } } : {}),
     };
-  }
-
-  close(): Promise<void> {
-    return this.queue.run(async () => {
-      if (this.closed) return;
-      try {
-        await this.flushUnlocked();
-      } finally {
-        this.closed = true;
-        await this.file.close();
-        if (this.parent) await this.parent.close();
-      }
-    });
   }
 }
 
