@@ -71,10 +71,6 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
   private divideConfig = 0;
   private initialCount = 0;
   private timerStart = 0; // virtual ns when the current count was loaded
-  /** Periodic-mode ticks that fell due while the emulator was descheduled (see timerFired). */
-  private timerOwed = 0;
-  /** Virtual time of the last timer interrupt the guest has not EOIed yet, or -1. */
-  private timerUnackedSince = -1;
   /** IA32_APIC_BASE bit 11: hardware enable. */
   hwEnabled = true;
   private readonly timer: ClockTimer;
@@ -106,8 +102,6 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
     this.lvt.fill(LVT_MASKED);
     this.divideConfig = 0;
     this.initialCount = 0;
-    this.timerOwed = 0;
-    this.timerUnackedSince = -1;
     this.hwEnabled = true;
     this.timer.cancel();
   }
@@ -228,7 +222,6 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
     bitClear(this.isr, v);
     // Level-triggered: tell the IOAPIC (unless EOI broadcast suppression is on).
     if (bitTest(this.tmr, v) && !(this.svr & 0x1000)) this.bus.broadcastEoi(v);
-    if (v === (this.lvt[LVT_TIMER]! & 0xff)) this.timerAcknowledged();
     this.hooks.onEoi?.(v);
     this.hooks.onInterrupt?.();
   }
@@ -262,49 +255,23 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
 
   /**
    * Periodic mode under a busy host: when the emulator runs again after being descheduled,
-   * several periods may be due at once. Firing them back to back would merge them in the IRR,
-   * so the missed ones are owed and delivered one per EOI of the timer vector (at most one
-   * second's worth), and a period that ends while an owed tick is still unacknowledged is
-   * owed too. One-shot mode has nothing to owe.
+   * several periods may be due at once. They raise one interrupt (the IRR holds one) and the
+   * count keeps its phase. Unlike the PIT's, missed LAPIC ticks are not replayed: Linux drives
+   * the LAPIC timer only once the TSC clocksource keeps time, where lost jiffies are harmless,
+   * and replaying them made a slow guest spend its whole share in the tick handler (soft
+   * lockups seen on a host at load 16).
    */
   private timerFired(): void {
     const lvt = this.lvt[LVT_TIMER]!;
-    const periodic = ((lvt >>> 17) & 3) === 1 && this.initialCount > 0;
-    const now = this.clock.now();
-    const period = this.initialCount * this.tickNs();
-    if (!(lvt & LVT_MASKED)) {
-      if (periodic && this.timerUnackedSince >= 0 && now - this.timerUnackedSince < period / 2) this.timerOwed++;
-      else this.deliverTimer(now);
-    }
-    if (periodic) {
+    if (!(lvt & LVT_MASKED)) this.acceptVector(lvt & 0xff, false);
+    if (((lvt >>> 17) & 3) === 1 && this.initialCount > 0) {
+      const period = this.initialCount * this.tickNs();
       this.timerStart += period;
-      const missed = Math.max(0, Math.floor((now - this.timerStart) / period));
-      this.timerStart += missed * period; // keep the phase: the next period ends after now
-      if (!(lvt & LVT_MASKED)) this.timerOwed = Math.min(this.timerOwed + missed, Math.floor(1e9 / period));
+      const missed = Math.floor((this.clock.now() - this.timerStart) / period);
+      if (missed > 0) this.timerStart += missed * period; // the next period ends after now
       this.armTimer();
     }
     // One-shot: nothing to re-arm; currentCount() reads 0 once the count has run out.
-  }
-
-  private deliverTimer(now: number): void {
-    this.timerUnackedSince = now;
-    this.acceptVector(this.lvt[LVT_TIMER]! & 0xff, false);
-  }
-
-  /** EOI of the timer vector: deliver the next owed periodic tick, if any. */
-  private timerAcknowledged(): void {
-    if (this.timerUnackedSince < 0) return;
-    this.timerUnackedSince = -1;
-    const lvt = this.lvt[LVT_TIMER]!;
-    if (this.timerOwed > 0 && !(lvt & LVT_MASKED) && ((lvt >>> 17) & 3) === 1 && this.initialCount > 0) {
-      this.timerOwed--;
-      this.deliverTimer(this.clock.now());
-    }
-  }
-
-  /** Periodic ticks owed to the guest (see timerFired). */
-  get owedTimerTicks(): number {
-    return this.timerOwed;
   }
 
   // ---- register file ------------------------------------------------------------------------
@@ -360,7 +327,6 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
       if (lvtIndex === LVT_TIMER && ((val >>> 17) & 3) !== wasMode) {
         // Changing timer mode stops the count (SDM 10.5.4.1).
         this.initialCount = 0;
-        this.timerOwed = 0;
         this.timer.cancel();
       }
       if (lvtIndex === LVT_LINT0) this.hooks.onInterrupt?.();
@@ -401,7 +367,6 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
         return;
       case 0x380:
         this.initialCount = v;
-        this.timerOwed = 0;
         this.timerStart = this.clock.now();
         this.armTimer();
         return;
@@ -443,7 +408,7 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
       tpr: this.tpr, ldr: this.ldr, dfr: this.dfr, svr: this.svr, esr: this.esr, esrPending: this.esrPending,
       icrLow: this.icrLow, icrHigh: this.icrHigh, lvt: this.lvt.slice(), divideConfig: this.divideConfig,
       initialCount: this.initialCount, timerStart: this.timerStart, hwEnabled: this.hwEnabled,
-      timerDeadline: this.timer.deadline, timerOwed: this.timerOwed, timerUnackedSince: this.timerUnackedSince,
+      timerDeadline: this.timer.deadline,
     };
   }
 
@@ -464,8 +429,6 @@ export class LocalApic implements Device, InterruptSource, ApicTarget, MmioHandl
     this.divideConfig = s.divideConfig as number;
     this.initialCount = s.initialCount as number;
     this.timerStart = s.timerStart as number;
-    this.timerOwed = (s.timerOwed as number | undefined) ?? 0;
-    this.timerUnackedSince = (s.timerUnackedSince as number | undefined) ?? -1;
     this.hwEnabled = s.hwEnabled as boolean;
     const d = s.timerDeadline as number;
     if (d >= 0) this.timer.setAt(d);

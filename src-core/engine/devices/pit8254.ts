@@ -13,6 +13,10 @@
 // watchdog compares against them), so instead the missed periods are owed and re-delivered
 // one at a time, each after the guest acknowledged the previous one (8259 INTA or local APIC
 // EOI of the IOAPIC pin's vector; the machine calls tickAcknowledged), as KVM's PIT does.
+// An owed tick goes out at the clock poll after that acknowledgement, which ends the current
+// CPU slice, never inside it: so the guest gets at most one owed tick per slice (at most about
+// twice the programmed rate) and a guest slower than real time still makes progress between
+// ticks. At most 100 ms of ticks are owed.
 import type { IoBus, IoSize } from '../bus-io.ts';
 import type { ClockTimer, VirtualClock } from '../clock.ts';
 import type { Device, DeviceState, IrqLine } from '../device.ts';
@@ -22,7 +26,7 @@ const NS_PER_S = 1e9;
 /** DRAM refresh request toggles every 15.085 us (port 0x61 bit 4). */
 const REFRESH_NS = 15_085;
 /** At most this much missed time is owed to the guest; beyond it ticks are dropped. */
-const MAX_OWED_NS = 1e9;
+const MAX_OWED_NS = 100e6;
 
 class Channel {
   mode = 0;
@@ -108,6 +112,7 @@ export class Pit implements Device {
   private speakerData = false;
   private port61Low = 0; // bits 2-3 of port 0x61 as last written
   private readonly timer: ClockTimer;
+  private readonly owedTimer: ClockTimer;
   /** Channel-0 periods that fell due while the emulator was not running, not yet delivered. */
   owedTicks = 0;
   /** Virtual time of the last IRQ0 pulse the guest has not acknowledged yet, or -1. */
@@ -119,6 +124,7 @@ export class Pit implements Device {
     private readonly irq0: IrqLine,
   ) {
     this.timer = clock.createTimer('pit-ch0', (now) => this.channel0Edge(now));
+    this.owedTimer = clock.createTimer('pit-owed', () => this.deliverOwed());
     io.register(0x40, 4, {
       read: (port: number, _s: IoSize) => this.readCounter(port - 0x40),
       write: (port: number, _s: IoSize, v: number) => {
@@ -139,6 +145,7 @@ export class Pit implements Device {
     this.speakerData = false;
     this.port61Low = 0;
     this.timer.cancel();
+    this.owedTimer.cancel();
     this.owedTicks = 0;
     this.unackedSince = -1;
   }
@@ -314,6 +321,7 @@ export class Pit implements Device {
 
   private reprogrammed(): void {
     this.owedTicks = 0;
+    this.owedTimer.cancel();
     this.rearm();
   }
 
@@ -350,10 +358,13 @@ export class Pit implements Device {
   tickAcknowledged(): void {
     if (this.unackedSince < 0) return;
     this.unackedSince = -1;
-    if (this.owedTicks > 0 && this.periodNs() > 0) {
-      this.owedTicks--;
-      this.pulse(this.now());
-    }
+    if (this.owedTicks > 0) this.owedTimer.setAt(this.now()); // due at the next poll
+  }
+
+  private deliverOwed(): void {
+    if (this.owedTicks === 0 || this.unackedSince >= 0 || this.periodNs() === 0) return;
+    this.owedTicks--;
+    this.pulse(this.now());
   }
 
   saveState(): DeviceState {
@@ -364,6 +375,7 @@ export class Pit implements Device {
       timer: this.timer.deadline,
       owedTicks: this.owedTicks,
       unackedSince: this.unackedSince,
+      owedTimer: this.owedTimer.deadline,
     };
   }
 
@@ -374,6 +386,9 @@ export class Pit implements Device {
     this.port61Low = s.port61Low as number;
     this.owedTicks = (s.owedTicks as number | undefined) ?? 0;
     this.unackedSince = (s.unackedSince as number | undefined) ?? -1;
+    const o = (s.owedTimer as number | undefined) ?? -1;
+    if (o >= 0) this.owedTimer.setAt(o);
+    else this.owedTimer.cancel();
     const t = s.timer as number;
     if (t >= 0) this.timer.setAt(t);
     else this.timer.cancel();
