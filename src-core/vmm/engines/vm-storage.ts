@@ -7,6 +7,7 @@
 // Also here: changing the optical medium of a running VM (attach-media / detach-media on the
 // control socket), the disk counters for statistics, draining I/O before a save, and closing
 // (flushing) every image when the VM stops.
+import { stat } from 'node:fs/promises';
 import { HangarError } from '../../api/errors.ts';
 import type { Machine } from '../../engine/machine.ts';
 import { POSITION_NAMES, type IdePosition } from '../../engine/devices/ide-controller.ts';
@@ -88,13 +89,16 @@ export class VmStorage {
   }
 
   private async openOptical(path: string, what: string): Promise<BlockDevice> {
+    const size = await stat(path).then((st) => (st.isFile() ? st.size : -1), (err: Error) => {
+      throw new HangarError('io', `${what}: cannot open ${path}: ${err.message}`);
+    });
+    if (size < 0) throw new HangarError('usage', `${what}: ${path} is not a file; give the path of an ISO image`);
+    if (size % 2048 !== 0) {
+      throw new HangarError('usage', `${what}: ${path} is ${size} bytes, not a whole number of 2048-byte CD sectors; is it an ISO image?`);
+    }
     const img = await openImage(path, 'raw', { readOnly: true }).catch((err: Error) => {
       throw new HangarError('io', `${what}: cannot open ${path}: ${err.message}`);
     });
-    if (img.capacity % 2048 !== 0) {
-      await img.close().catch(() => {});
-      throw new HangarError('usage', `${what}: ${path} is ${img.capacity} bytes, not a whole number of 2048-byte CD sectors; is it an ISO image?`);
-    }
     this.open.add(img);
     return img;
   }
