@@ -69,14 +69,33 @@ export class IdeChannel {
   // Task file; *Hob hold the previous write of each register (LBA48 "high order bytes").
   features = 0;
   featuresHob = 0;
-  nsect = 0;
-  nsectHob = 0;
-  lbal = 0;
-  lbalHob = 0;
-  lbam = 0;
-  lbamHob = 0;
-  lbah = 0;
-  lbahHob = 0;
+  // Each drive keeps its own copy of the sector count and LBA registers (and their HOB
+  // values): the guest's writes reach both, what a drive reports (signature, results) only
+  // its own copy, so an absent slave's signature does not echo the master's. Drives access
+  // the selected drive's copy through the accessors below.
+  private readonly tf = [new Uint8Array(8), new Uint8Array(8)];
+  private reg(i: number): number {
+    return this.tf[(this.select >> 4) & 1]![i]!;
+  }
+  private setReg(i: number, v: number): void {
+    this.tf[(this.select >> 4) & 1]![i] = v & 0xff;
+  }
+  get nsect(): number { return this.reg(0); }
+  set nsect(v: number) { this.setReg(0, v); }
+  get nsectHob(): number { return this.reg(1); }
+  set nsectHob(v: number) { this.setReg(1, v); }
+  get lbal(): number { return this.reg(2); }
+  set lbal(v: number) { this.setReg(2, v); }
+  get lbalHob(): number { return this.reg(3); }
+  set lbalHob(v: number) { this.setReg(3, v); }
+  get lbam(): number { return this.reg(4); }
+  set lbam(v: number) { this.setReg(4, v); }
+  get lbamHob(): number { return this.reg(5); }
+  set lbamHob(v: number) { this.setReg(5, v); }
+  get lbah(): number { return this.reg(6); }
+  set lbah(v: number) { this.setReg(6, v); }
+  get lbahHob(): number { return this.reg(7); }
+  set lbahHob(v: number) { this.setReg(7, v); }
   select = 0xa0;
   status = 0;
   error = 0;
@@ -159,10 +178,13 @@ export class IdeChannel {
     this.control &= ~CTL_HOB; // any task-file write clears HOB
     switch (reg) {
       case 1: this.featuresHob = this.features; this.features = v; break;
-      case 2: this.nsectHob = this.nsect; this.nsect = v; break;
-      case 3: this.lbalHob = this.lbal; this.lbal = v; break;
-      case 4: this.lbamHob = this.lbam; this.lbam = v; break;
-      case 5: this.lbahHob = this.lbah; this.lbah = v; break;
+      case 2: case 3: case 4: case 5:
+        for (const t of this.tf) {
+          const i = (reg - 2) * 2;
+          t[i + 1] = t[i]!;
+          t[i] = v;
+        }
+        break;
       case 6: this.select = v | 0xa0; break;
       default: this.writeCommand(v);
     }
@@ -187,14 +209,17 @@ export class IdeChannel {
 
   private softReset(): void {
     for (const d of this.drives) d?.reset();
-    this.select = 0xa0;
     this.error = 0x01; // diagnostics passed
+    this.setSignatureOf(1);
     this.setSignatureOf(0);
+    this.select = 0xa0;
     this.status = this.drives[0]?.kind === 'disk' ? ST_DRDY | ST_DSC : 0;
   }
 
-  /** The signature a drive (or an empty position) leaves in the task file. */
+  /** The signature a drive (or an empty position) leaves in its copy of the task file. */
   setSignatureOf(unit: number): void {
+    const was = this.select;
+    this.select = (this.select & ~0x10) | (unit << 4);
     this.nsect = 1;
     this.lbal = 1;
     const d = this.drives[unit];
@@ -203,6 +228,7 @@ export class IdeChannel {
       this.lbam = 0xff;
       this.lbah = 0xff;
     }
+    this.select = was;
   }
 
   private writeCommand(cmd: number): void {
@@ -390,7 +416,8 @@ export class IdeChannel {
   reset(): void {
     this.generation++;
     this.endTransfer();
-    this.features = this.featuresHob = this.nsectHob = this.lbalHob = this.lbamHob = this.lbahHob = 0;
+    this.features = this.featuresHob = 0;
+    for (const t of this.tf) t.fill(0);
     this.control = 0;
     this.irqAsserted = false;
     this.irq.lower();
@@ -399,8 +426,8 @@ export class IdeChannel {
 
   saveState(): DeviceState {
     return {
-      regs: [this.features, this.featuresHob, this.nsect, this.nsectHob, this.lbal, this.lbalHob, this.lbam, this.lbamHob,
-        this.lbah, this.lbahHob, this.select, this.status, this.error, this.control],
+      regs: [this.features, this.featuresHob, this.select, this.status, this.error, this.control],
+      tf: this.tf.map((t) => t.slice()),
       irq: this.irqAsserted,
       dir: this.dir,
       buf: this.buf.slice(),
@@ -419,8 +446,8 @@ export class IdeChannel {
    */
   loadState(s: DeviceState): void {
     const r = s.regs as number[];
-    [this.features, this.featuresHob, this.nsect, this.nsectHob, this.lbal, this.lbalHob, this.lbam, this.lbamHob,
-      this.lbah, this.lbahHob, this.select, this.status, this.error, this.control] = r as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+    [this.features, this.featuresHob, this.select, this.status, this.error, this.control] = r as [number, number, number, number, number, number];
+    (s.tf as Uint8Array[]).forEach((t, i) => this.tf[i]!.set(t));
     this.generation++;
     this.endTransfer();
     if (s.dir === 'in') {

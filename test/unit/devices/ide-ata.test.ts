@@ -279,3 +279,21 @@ describe('ATA disk', () => {
     }
   });
 });
+
+describe('IDE channel with one drive', () => {
+  it('after reset an absent slave shows the empty signature (FFh) even beside an ATAPI master', async () => {
+    rig = new IdeRig();
+    rig.ide.attachCdrom(0);
+    rig.out8(PRI_CTL, 0x04);
+    rig.out8(PRI_CTL, 0x00);
+    expect([rig.in8(PRI + 4), rig.in8(PRI + 5)]).toEqual([0x14, 0xeb]);
+    rig.select(1);
+    expect([rig.in8(PRI + 2), rig.in8(PRI + 3), rig.in8(PRI + 4), rig.in8(PRI + 5)]).toEqual([1, 1, 0xff, 0xff]);
+    expect(rig.status()).toBe(0);
+    // Guest writes still reach both copies.
+    rig.out8(PRI + 4, 0x33);
+    expect(rig.in8(PRI + 4)).toBe(0x33);
+    rig.select(0);
+    expect(rig.in8(PRI + 4)).toBe(0x33);
+  });
+});
