@@ -76,7 +76,8 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The page's CSP forbids eval; Playwright's string predicates need it (the app does not).
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
     await page.goto(server.url);
     await page.waitForFunction(`document.querySelectorAll('[role="treeitem"][aria-label]').length === ${MACHINES}`, undefined, { polling: 'raf', timeout: 60_000 });
     const firstPaint = await page.evaluate<number>('performance.now()');

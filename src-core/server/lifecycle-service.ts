@@ -90,7 +90,8 @@ export function createHangarService(library: Library, opts: HangarServiceOptions
     ...base,
     ...lifecycle,
     async listMachines() {
-      const [list, states] = await Promise.all([base.listMachines({}), hub.states()]);
+      const list = await base.listMachines({});
+      const states = await hub.states(list);
       return list.map((m): MachineEntry => {
         const rt = states.get(m.uuid);
         return rt ? { ...m, runtime: rt } : m;

@@ -53,14 +53,11 @@ export class VmRuntimeHub {
     this.watched.clear();
   }
 
-  /** The state of every accessible VM, from its folder (and live connections where there are). */
-  async states(): Promise<Map<string, VmRuntime>> {
-    const out = new Map<string, VmRuntime>();
-    for (const m of await this.library.list()) {
-      if (!m.accessible) continue;
-      out.set(m.uuid, await this.stateOf(m.uuid, m.path));
-    }
-    return out;
+  /** The state of every accessible VM (of `list`, default the library's), read in parallel. */
+  async states(list?: readonly { uuid: string; path: string; accessible: boolean }[]): Promise<Map<string, VmRuntime>> {
+    const vms = (list ?? (await this.library.list())).filter((m) => m.accessible);
+    const states = await Promise.all(vms.map((m) => this.stateOf(m.uuid, m.path)));
+    return new Map(vms.map((m, i) => [m.uuid, states[i]!]));
   }
 
   private async stateOf(uuid: string, path: string): Promise<VmRuntime> {

@@ -35,8 +35,12 @@ export function matches(m: MachineListing, query: string, osLabel: (id: string) 
   return [c.name, c.osType, osLabel(c.osType), c.group].some((s) => s.toLowerCase().includes(q));
 }
 
+// One collator for every comparison: localeCompare with options builds a new one per call,
+// which was most of the cost of sorting 200 names.
+const COLLATOR = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
 function compareNames(a: string, b: string): number {
-  return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+  return COLLATOR.compare(a, b);
 }
 
 /** Build the tree of groups and machines; root-level machines sit at depth 0. */
