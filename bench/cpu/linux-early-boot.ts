@@ -4,12 +4,14 @@
 // interrupt controllers) lives in engine/ and boots the full system.
 // Run: npx tsx bench/cpu/linux-early-boot.ts <vmlinuz> [instructions-in-millions] [--vmlinux]
 // With --vmlinux the XZ payload is unpacked with the host's xz and the kernel ELF is loaded
-// directly (skipping the decompressor, as a PVH-style loader would).
+// directly (skipping the decompressor, as a PVH-style loader would). --jit N sets the block
+// compiler's threshold (0 = interpreter only).
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { MemoryBus } from '../../src-core/engine/bus-memory.ts';
 import { IoBus } from '../../src-core/engine/bus-io.ts';
 import { Cpu } from '../../src-core/engine/cpu/cpu.ts';
+import { jitStats } from '../../src-core/engine/cpu/jit/compile.ts';
 
 const image = readFileSync(process.argv[2] ?? '');
 const budget = Number(process.argv[3] ?? 300) * 1e6;
@@ -17,6 +19,8 @@ const RAM = 256 << 20;
 const bus = new MemoryBus(RAM);
 const io = new IoBus();
 const cpu = new Cpu(bus, io);
+const jitArg = process.argv.indexOf('--jit');
+if (jitArg > 0) cpu.jitThreshold = Number(process.argv[jitArg + 1]);
 let line = '';
 io.register(0x3f8, 8, {
   read: (port) => (port === 0x3fd ? 0x60 : port === 0x3fe ? 0xb0 : 0),
@@ -102,3 +106,4 @@ const cu = process.cpuUsage(c0);
 const cs = (cu.user + cu.system) / 1e6;
 console.log(`${cpu.instructionCount} instructions in ${s.toFixed(1)} s wall, ${cs.toFixed(1)} s cpu: ` +
   `${(cpu.instructionCount / cs / 1e6).toFixed(1)} MIPS, rip=${lastRip.toString(16)} cpl=${cpu.cpl} mode=${cpu.codeMode}`);
+console.log(`jit threshold ${cpu.jitThreshold}: ${jitStats.blocks} blocks (${jitStats.instrs} instructions) compiled`);

@@ -145,10 +145,6 @@ export class Cpu implements CpuCore {
   tlbHasLarge = false;
   /** Largest large-page size seen since the last full flush, in 4 KiB pages. */
   tlbLargeSpan = 0;
-  /** TLB slots that may hold large-page entries (INVLPG scans only these); listed[i] marks membership. */
-  private readonly largeSlots = new Int32Array(TLB_SIZE);
-  private readonly largeListed = new Uint8Array(TLB_SIZE);
-  private nLarge = 0;
   seenMapVersion = -1;
 
   // Decoded-instruction cache, keyed by physical address of the first byte.
@@ -248,10 +244,6 @@ export class Cpu implements CpuCore {
     this.tlbPhys[i] = physPage;
     this.tlbOff[i] = this.bus.ramOffset(physPage);
     this.tlbPerm[i] = perm;
-    if ((perm & T_LARGE) !== 0 && this.largeListed[i] === 0) {
-      this.largeListed[i] = 1;
-      this.largeSlots[this.nLarge++] = i;
-    }
   }
 
   /** Bumped whenever translations or the decode context may have changed. */
@@ -262,8 +254,6 @@ export class Cpu implements CpuCore {
     this.tlbVpn.fill(NaN);
     this.tlbHasLarge = false;
     this.tlbLargeSpan = 0;
-    this.largeListed.fill(0);
-    this.nLarge = 0;
     this.seenMapVersion = this.bus.mapVersion;
   }
 
@@ -284,21 +274,19 @@ export class Cpu implements CpuCore {
     const v = this.tlbVpn;
     if (v[i] === vpn) v[i] = NaN;
     if (!this.tlbHasLarge) return;
-    // The page size of a stale translation is unknown: drop large-page entries in the
-    // same largest-page-sized region (over-invalidating is harmless), compacting the list.
+    // The page size of a stale translation is unknown: drop large-page entries in the same
+    // largest-page-sized region (over-invalidating is harmless). The TLB is indexed by the
+    // low VPN bits, so a region's entries sit in `span` consecutive slots (all when span >=
+    // the TLB size).
     const span = this.tlbLargeSpan;
-    const region = Math.floor(vpn / span);
-    const slots = this.largeSlots;
+    const first = Math.floor(vpn / span) * span;
     const perm = this.tlbPerm;
-    let m = 0;
-    for (let k = 0; k < this.nLarge; k++) {
-      const j = slots[k]!;
+    const cnt = span < TLB_SIZE ? span : TLB_SIZE;
+    for (let k = 0; k < cnt; k++) {
+      const j = (first + k) & TLB_MASK;
       const e = v[j]!;
-      if (e !== e || (perm[j]! & T_LARGE) === 0) { this.largeListed[j] = 0; continue; }
-      if (Math.floor(e / span) === region) { v[j] = NaN; this.largeListed[j] = 0; continue; }
-      slots[m++] = j;
+      if ((perm[j]! & T_LARGE) !== 0 && e >= first && e < first + span) v[j] = NaN;
     }
-    this.nLarge = m;
   }
 
   /** Physical address of `lin` for an access by the current privilege (may fault). */
