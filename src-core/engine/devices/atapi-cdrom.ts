@@ -7,6 +7,7 @@
 import type { BlockDevice } from '../../storage/block-device.ts';
 import type { DeviceState } from '../device.ts';
 import { atapiIdentify, type IdentityStrings } from './ata-identify.ts';
+import { configurationData, inquiryData, modeSenseData, rd16, rd32, tocData } from './atapi-mmc.ts';
 import { ERR_ABRT, newCounters, ST_DRDY, ST_DSC, ST_DRQ, type IdeChannel, type IdeDrive } from './ide-channel.ts';
 
 export const CD_SECTOR = 2048;
@@ -32,19 +33,6 @@ const EV_MEDIA_REMOVAL = 3;
 
 /** Commands answered even while a UNIT ATTENTION is pending (MMC). */
 const ALLOW_UA = new Set([0x12, 0x03, 0x46, 0x4a]);
-
-const be16 = (b: Uint8Array, o: number, v: number): void => {
-  b[o] = (v >> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-};
-const be32 = (b: Uint8Array, o: number, v: number): void => {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-};
-const rd16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
-const rd32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
 export class AtapiCdrom implements IdeDrive {
   readonly kind = 'cdrom';
@@ -185,7 +173,7 @@ export class AtapiCdrom implements IdeDrive {
         return;
       }
       case 0x12: // INQUIRY
-        this.dataIn(ch, this.inquiry(), p[4]!);
+        this.dataIn(ch, inquiryData(this.id), p[4]!);
         return;
       case 0x1b: // START STOP UNIT
         this.startStop(ch, p);
@@ -197,8 +185,8 @@ export class AtapiCdrom implements IdeDrive {
       case 0x25: { // READ CAPACITY
         if (!this.needMedium(ch)) return;
         const b = new Uint8Array(8);
-        be32(b, 0, this.sectors - 1);
-        be32(b, 4, CD_SECTOR);
+        new DataView(b.buffer).setUint32(0, this.sectors - 1);
+        new DataView(b.buffer).setUint32(4, CD_SECTOR);
         this.dataIn(ch, b, 8);
         return;
       }
@@ -213,7 +201,7 @@ export class AtapiCdrom implements IdeDrive {
         this.modeSense(ch, p, op === 0x5a);
         return;
       case 0x46: // GET CONFIGURATION
-        this.getConfiguration(ch, p);
+        this.dataIn(ch, configurationData(p[1]! & 3, rd16(p, 2), this.profile(), this.locked), rd16(p, 7));
         return;
       case 0x43: // READ TOC/PMA/ATIP
         this.readToc(ch, p);
@@ -319,65 +307,10 @@ export class AtapiCdrom implements IdeDrive {
   /** Media the guest ejected, for the host to close. */
   readonly ejected: BlockDevice[] = [];
 
-  private inquiry(): Uint8Array {
-    const b = new Uint8Array(36);
-    b[0] = 0x05; // CD/DVD device
-    b[1] = 0x80; // removable
-    b[2] = 0x00;
-    b[3] = 0x21; // ATAPI, response format 1
-    b[4] = 31;
-    const put = (o: number, len: number, s: string): void => {
-      const t = s.padEnd(len, ' ').slice(0, len);
-      for (let i = 0; i < len; i++) b[o + i] = t.charCodeAt(i);
-    };
-    put(8, 8, 'HANGAR');
-    put(16, 16, this.id.model.replace(/^HANGAR\s*/, ''));
-    put(32, 4, this.id.firmware);
-    return b;
-  }
-
   private modeSense(ch: IdeChannel, p: Uint8Array, ten: boolean): void {
-    const page = p[2]! & 0x3f;
-    const control = p[2]! >> 6;
-    const alloc = ten ? rd16(p, 7) : p[4]!;
-    const pages: Uint8Array[] = [];
-    if (page === 0x01 || page === 0x3f) {
-      const e = new Uint8Array(8); // read error recovery
-      e[0] = 0x01;
-      e[1] = 6;
-      e[3] = 5; // read retry count
-      pages.push(e);
-    }
-    if (page === 0x2a || page === 0x3f) {
-      const c = new Uint8Array(20); // CD/DVD capabilities and mechanical status
-      c[0] = 0x2a;
-      c[1] = 18;
-      c[2] = 0x3b; // reads CD-R, CD-RW, DVD-ROM, DVD-R, DVD-RAM
-      c[4] = 0x71;
-      c[5] = 0xff;
-      c[6] = 0x29 | (this.locked ? 0x02 : 0); // tray, eject, lock supported, lock state
-      be16(c, 8, 706 * 4); // maximum read speed, kB/s
-      be16(c, 10, 2);
-      be16(c, 12, 512);
-      be16(c, 14, 706 * 4);
-      pages.push(c);
-    }
-    if (pages.length === 0 || control === 3) {
-      this.checkCondition(ch, ILLEGAL_REQUEST, ASC_INVALID_FIELD);
-      return;
-    }
-    const body = pages.reduce((n, x) => n + x.length, 0);
-    const hdr = ten ? 8 : 4;
-    const b = new Uint8Array(hdr + body);
-    if (ten) be16(b, 0, b.length - 2);
-    else b[0] = b.length - 1;
-    b[ten ? 2 : 1] = this.medium ? 0x01 : 0x70; // medium type: 120 mm data disc / door closed, no disc
-    let o = hdr;
-    for (const x of pages) {
-      b.set(x, o);
-      o += x.length;
-    }
-    this.dataIn(ch, b, alloc);
+    const b = modeSenseData(p[2]! & 0x3f, p[2]! >> 6, ten, this.locked, this.medium !== undefined);
+    if (!b) this.checkCondition(ch, ILLEGAL_REQUEST, ASC_INVALID_FIELD);
+    else this.dataIn(ch, b, ten ? rd16(p, 7) : p[4]!);
   }
 
   /** Current profile: DVD-ROM for media bigger than a CD holds, else CD-ROM; 0 without medium. */
@@ -386,86 +319,11 @@ export class AtapiCdrom implements IdeDrive {
     return this.sectors > 405_000 ? 0x0010 : 0x0008;
   }
 
-  private getConfiguration(ch: IdeChannel, p: Uint8Array): void {
-    const rt = p[1]! & 3;
-    const start = rd16(p, 2);
-    const cur = this.profile();
-    const features: [number, Uint8Array][] = [];
-    const profiles = new Uint8Array(12); // feature 0: profile list
-    be16(profiles, 0, 0x0000);
-    profiles[2] = 0x03; // persistent, current
-    profiles[3] = 8;
-    be16(profiles, 4, 0x0010);
-    profiles[6] = cur === 0x0010 ? 1 : 0;
-    be16(profiles, 8, 0x0008);
-    profiles[10] = cur === 0x0008 ? 1 : 0;
-    features.push([0, profiles]);
-    const core = new Uint8Array(12); // feature 1: core, ATAPI interface
-    be16(core, 0, 0x0001);
-    core[2] = 0x0b;
-    core[3] = 8;
-    be32(core, 4, 2);
-    core[8] = 1; // DBE
-    features.push([1, core]);
-    const removable = new Uint8Array(8); // feature 3: removable medium
-    be16(removable, 0, 0x0003);
-    removable[2] = 0x03;
-    removable[3] = 4;
-    removable[4] = 0x29 | (this.locked ? 0x04 : 0) | 0x08; // tray, eject, lock, lock state, pvnt jumper
-    features.push([3, removable]);
-    const chosen = features.filter(([code]) => (rt === 2 ? code === start : code >= start));
-    const body = chosen.reduce((n, [, f]) => n + f.length, 0);
-    const b = new Uint8Array(8 + body);
-    be32(b, 0, b.length - 4);
-    be16(b, 6, cur);
-    let o = 8;
-    for (const [, f] of chosen) {
-      b.set(f, o);
-      o += f.length;
-    }
-    this.dataIn(ch, b, rd16(p, 7));
-  }
-
   private readToc(ch: IdeChannel, p: Uint8Array): void {
     if (!this.needMedium(ch)) return;
-    const msf = (p[1]! & 2) !== 0;
-    const format = (p[2]! & 0x0f) || (p[9]! >> 6);
-    const alloc = rd16(p, 7);
-    const addr = (b: Uint8Array, o: number, lba: number): void => {
-      if (!msf) {
-        be32(b, o, lba);
-        return;
-      }
-      const f = lba + 150;
-      b[o] = 0;
-      b[o + 1] = Math.floor(f / (75 * 60));
-      b[o + 2] = Math.floor(f / 75) % 60;
-      b[o + 3] = f % 75;
-    };
-    if (format === 0) {
-      const b = new Uint8Array(20);
-      be16(b, 0, 18);
-      b[2] = 1; // first track
-      b[3] = 1; // last track
-      b[5] = 0x14; // ADR 1, data track
-      b[6] = 1;
-      addr(b, 8, 0);
-      b[13] = 0x14;
-      b[14] = 0xaa; // lead-out
-      addr(b, 16, this.sectors);
-      this.dataIn(ch, b, alloc);
-    } else if (format === 1) {
-      const b = new Uint8Array(12); // session info: one session starting at track 1
-      be16(b, 0, 10);
-      b[2] = 1;
-      b[3] = 1;
-      b[5] = 0x14;
-      b[6] = 1;
-      addr(b, 8, 0);
-      this.dataIn(ch, b, alloc);
-    } else {
-      this.checkCondition(ch, ILLEGAL_REQUEST, ASC_INVALID_FIELD);
-    }
+    const b = tocData((p[2]! & 0x0f) || (p[9]! >> 6), (p[1]! & 2) !== 0, this.sectors);
+    if (!b) this.checkCondition(ch, ILLEGAL_REQUEST, ASC_INVALID_FIELD);
+    else this.dataIn(ch, b, rd16(p, 7));
   }
 
   private eventStatus(ch: IdeChannel, p: Uint8Array): void {
@@ -476,14 +334,14 @@ export class AtapiCdrom implements IdeDrive {
     const alloc = rd16(p, 7);
     if (!(p[4]! & 0x10)) {
       const b = new Uint8Array(4); // no requested class supported
-      be16(b, 0, 2);
+      b[1] = 2;
       b[2] = 0x80;
       b[3] = 0x10;
       this.dataIn(ch, b, alloc);
       return;
     }
     const b = new Uint8Array(8);
-    be16(b, 0, 6);
+    b[1] = 6;
     b[2] = 0x04; // media class
     b[3] = 0x10; // supported: media
     b[4] = this.mediaEvent;
