@@ -20,12 +20,18 @@ export class Block {
   word0 = 0;
   words = new Int32Array(0);
   nwords = 0;
-  /** One-entry successor cache: the block that last followed this one, the RIP it started
-   * at and the translation epoch it was found in (skips the TLB and hash lookup). */
+  /** Two-entry successor cache (most recent first): the blocks that last followed this one,
+   * the RIP each started at and the translation epoch it was found in (skips the TLB and
+   * hash lookup). */
   next: Block | null = null;
   nextRip = NaN;
   nextEpoch = -1;
   nextPhys = -1;
+  /** Second successor (the other side of a conditional branch, another return site). */
+  next2: Block | null = null;
+  next2Rip = NaN;
+  next2Epoch = -1;
+  next2Phys = -1;
   /** Compiled code for exactly these decoded instructions; dropped when the block is rebuilt. */
   jit: JitFn | null = null;
   /** Executions counted towards compiling; negative once compiling was declined. */

@@ -33,22 +33,34 @@ export function runLoop(c: Cpu, budget: number): number {
         let blk: Block | null = null;
         const stepping = (c.flags & TF) !== 0; // single-step: one instruction at a time
         if (stepping) prev = null;
-        else if (prev !== null && prev.nextRip === c.rip && prev.nextEpoch === c.epoch) {
+        else if (prev !== null) {
           // Chained: same translation context, so only the bytes need re-checking.
-          const b: Block = prev.next!;
-          const w = b.words;
-          const r = c.ram32;
-          const w0 = b.word0;
-          const nw = b.nwords;
-          let k = 0;
-          while (k < nw && r[w0 + k] === w[k]) k++;
-          if (k === nw && b.phys === prev.nextPhys) blk = b;
+          let b: Block | null = null;
+          let phys = -1;
+          if (prev.nextRip === c.rip && prev.nextEpoch === c.epoch) { b = prev.next; phys = prev.nextPhys; }
+          else if (prev.next2Rip === c.rip && prev.next2Epoch === c.epoch) { b = prev.next2; phys = prev.next2Phys; }
+          if (b !== null && b.phys === phys) {
+            const w = b.words;
+            const r = c.ram32;
+            const w0 = b.word0;
+            const nw = b.nwords;
+            let k = 0;
+            while (k < nw && r[w0 + k] === w[k]) k++;
+            if (k === nw) blk = b;
+          }
         }
         if (blk === null && !stepping) {
           const rip = c.rip;
           const ep = c.epoch;
           blk = fetchBlock(c);
           if (prev !== null && blk !== null && ep === c.epoch) {
+            // Most recent successor first; the previous one moves to the second slot.
+            if (prev.nextRip !== rip || prev.nextEpoch !== ep) {
+              prev.next2 = prev.next;
+              prev.next2Rip = prev.nextRip;
+              prev.next2Epoch = prev.nextEpoch;
+              prev.next2Phys = prev.nextPhys;
+            }
             prev.next = blk;
             prev.nextRip = rip;
             prev.nextEpoch = ep;
