@@ -1,13 +1,16 @@
 // CPU benchmark: a compiled CRC32 + shell-sort workload run natively and on Hangar's
-// interpreter (64-bit mode, identity-mapped 2 MiB pages). Prints guest MIPS and slowdown.
+// CPU (64-bit mode, identity-mapped 2 MiB pages), with the interpreter alone and with the block
+// compiler. Prints guest MIPS and slowdown for each.
 // Run: npx tsx bench/cpu/run.ts [rounds]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryBus } from '../../src-core/engine/bus-memory.ts';
 import { IoBus } from '../../src-core/engine/bus-io.ts';
 import { Cpu } from '../../src-core/engine/cpu/cpu.ts';
+import { jitStats } from '../../src-core/engine/cpu/jit/compile.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(resolve(here, '../..'), '.cache', 'cpu-bench');
@@ -29,32 +32,42 @@ sh('cc', [...flags, '-no-pie', '-o', join(out, 'native'), join(here, 'native-mai
 // Native.
 const [natResult, natSecs] = sh(join(out, 'native'), [String(rounds)]).trim().split(' ');
 
-// Emulated.
-const bus = new MemoryBus(16 << 20);
-const cpu = new Cpu(bus, new IoBus());
-const image = readFileSync(join(out, 'work.bin'));
-bus.writeBytes(0x100000, image);
-// Page tables at 0x1000: PML4 -> PDPT -> PD with eight 2 MiB pages (16 MiB identity map).
-bus.write32(0x1000, 0x2000 | 3);
-bus.write32(0x2000, 0x3000 | 3);
-for (let i = 0; i < 8; i++) bus.write32(0x3000 + i * 8, (i << 21) | 0x83);
-cpu.setBootState({ mode: 'long64', rip: 0x100000, rsp: 0xf00000, cr3: 0x1000, cr4: 0x6a0, rsi: rounds });
-// CPU time, not wall time: this machine is shared, and both sides are measured the same way.
-const c0 = process.cpuUsage();
-const t0 = performance.now();
-let n = 0;
-while (!cpu.halted) n += cpu.run(1_000_000);
-const wall = (performance.now() - t0) / 1000;
-const cu = process.cpuUsage(c0);
-const secs = (cu.user + cu.system) / 1e6;
-const result = (BigInt(cpu.rh[0]! >>> 0) << 32n) | BigInt(cpu.rl[0]! >>> 0);
-const mips = n / secs / 1e6;
+// Emulated: interpreter only, then with the block compiler (default threshold).
 const natS = Number(natSecs);
-console.log(`workload: crc32 + shellsort, ${rounds} round(s)`);
-console.log(`native:   ${natS.toFixed(4)} s  result ${natResult}`);
-console.log(`hangar:   ${secs.toFixed(3)} s cpu (${wall.toFixed(3)} s wall)  result ${result}  ${n} instructions  ${mips.toFixed(1)} MIPS`);
-console.log(`slowdown: ${(secs / natS).toFixed(1)}x vs native`);
-if (String(result) !== natResult) {
-  console.error('RESULT MISMATCH: emulated result differs from native');
-  process.exitCode = 1;
+const image = readFileSync(join(out, 'work.bin'));
+function emulate(jitThreshold: number): { secs: number; wall: number; n: number; result: bigint; compiled: number } {
+  const bus = new MemoryBus(16 << 20);
+  const cpu = new Cpu(bus, new IoBus());
+  cpu.jitThreshold = jitThreshold;
+  bus.writeBytes(0x100000, image);
+  // Page tables at 0x1000: PML4 -> PDPT -> PD with eight 2 MiB pages (16 MiB identity map).
+  bus.write32(0x1000, 0x2000 | 3);
+  bus.write32(0x2000, 0x3000 | 3);
+  for (let i = 0; i < 8; i++) bus.write32(0x3000 + i * 8, (i << 21) | 0x83);
+  cpu.setBootState({ mode: 'long64', rip: 0x100000, rsp: 0xf00000, cr3: 0x1000, cr4: 0x6a0, rsi: rounds });
+  const compiled0 = jitStats.blocks;
+  // CPU time, not wall time: this machine is shared, and both sides are measured the same way.
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let n = 0;
+  while (!cpu.halted) n += cpu.run(1_000_000);
+  const wall = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
+  const result = (BigInt(cpu.rh[0]! >>> 0) << 32n) | BigInt(cpu.rl[0]! >>> 0);
+  return { secs: (cu.user + cu.system) / 1e6, wall, n, result, compiled: jitStats.blocks - compiled0 };
 }
+console.log(`workload: crc32 + shellsort, ${rounds} round(s); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`native:      ${natS.toFixed(4)} s  result ${natResult}`);
+let result = 0n;
+for (const [label, threshold] of [['interpreter', 0], ['jit', Cpu.defaultJitThreshold]] as const) {
+  const r = emulate(threshold);
+  result = r.result;
+  const mips = r.n / r.secs / 1e6;
+  console.log(`${label.padEnd(12)} ${r.secs.toFixed(3)} s cpu (${r.wall.toFixed(3)} s wall)  result ${r.result}  ${r.n} instructions  ` +
+    `${mips.toFixed(1)} MIPS  slowdown ${(r.secs / natS).toFixed(1)}x vs native` + (threshold ? `  (${r.compiled} blocks compiled)` : ''));
+  if (String(r.result) !== natResult) {
+    console.error(`RESULT MISMATCH (${label}): emulated result differs from native`);
+    process.exitCode = 1;
+  }
+}
+void result;
