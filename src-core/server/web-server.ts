@@ -37,9 +37,6 @@ function csp(port: number): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-  // xterm.js sizes and colours its rows through <style> elements it writes at run time;
-  // only elements are allowed inline, style attributes and scripts stay 'self'.
-  "style-src-elem 'self' 'unsafe-inline'",
     // xterm.js sizes and colours its rows through <style> elements it writes at run time;
     // only elements are allowed inline, style attributes and scripts stay 'self'.
     "style-src-elem 'self' 'unsafe-inline'",

@@ -90,7 +90,12 @@ describe('hangar serve: access control', () => {
     const index = await get('/');
     expect(index.status).toBe(200);
     expect(index.body).toContain('<title>Hangar</title>');
-    expect(String(index.headers['content-security-policy'])).toContain("script-src 'self'");
+    const csp = String(index.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    // Only <style> elements (xterm.js) may be inline; each directive once (browsers warn on repeats).
+    expect(csp).toContain("style-src-elem 'self' 'unsafe-inline'");
+    const names = csp.split(';').map((d) => d.trim().split(/\s+/)[0]);
+    expect(new Set(names).size).toBe(names.length);
     expect((await get('/assets/app.js')).status).toBe(200);
     expect((await get('/../secret.txt')).status).toBe(404);
     expect((await get('/%2e%2e/secret.txt')).status).toBe(404);
