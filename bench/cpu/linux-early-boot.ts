@@ -5,7 +5,8 @@
 // Run: npx tsx bench/cpu/linux-early-boot.ts <vmlinuz> [instructions-in-millions] [--vmlinux]
 // With --vmlinux the XZ payload is unpacked with the host's xz and the kernel ELF is loaded
 // directly (skipping the decompressor, as a PVH-style loader would). --jit N sets the block
-// compiler's threshold (0 = interpreter only).
+// compiler's threshold (0 = interpreter only), --jit-min M the fewest inlined instructions a
+// compiled block must have; --trace prints RIP after every million instructions.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { MemoryBus } from '../../src-core/engine/bus-memory.ts';
@@ -21,6 +22,8 @@ const io = new IoBus();
 const cpu = new Cpu(bus, io);
 const jitArg = process.argv.indexOf('--jit');
 if (jitArg > 0) cpu.jitThreshold = Number(process.argv[jitArg + 1]);
+const minArg = process.argv.indexOf('--jit-min');
+if (minArg > 0) cpu.jitMinInlined = Number(process.argv[minArg + 1]);
 let line = '';
 io.register(0x3f8, 8, {
   read: (port) => (port === 0x3fd ? 0x60 : port === 0x3fe ? 0xb0 : 0),
@@ -92,7 +95,7 @@ const c0 = process.cpuUsage();
 let lastRip = 0;
 while (cpu.instructionCount < budget) {
   cpu.run(1_000_000);
-  if (process.argv.includes('--trace') && cpu.instructionCount % 50_000_000 < 1_000_000) console.log(`  ${cpu.instructionCount / 1e6}M rip=${cpu.rip.toString(16)}`);
+  if (process.argv.includes('--trace')) console.log(`  ${cpu.instructionCount / 1e6}M rip=${cpu.rip.toString(16)}`);
   if (cpu.halted) {
     console.log(`halted at rip=${cpu.rip.toString(16)} IF=${(cpu.flags >> 9) & 1}`);
     break;

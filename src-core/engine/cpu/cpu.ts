@@ -31,8 +31,14 @@ const TLB_SIZE = 4096;
 const TLB_MASK = TLB_SIZE - 1;
 
 export class Cpu implements CpuCore {
-  /** Initial jitThreshold of new CPUs (tests set 1 to compile every block on first use). */
-  static defaultJitThreshold = 40;
+  /**
+   * Initial jitThreshold of new CPUs (tests set 1 to compile every block on first use).
+   * High because V8 optimises every compiled block separately (milliseconds of CPU each):
+   * only blocks that run thousands of times repay that; kernel code is mostly short blocks.
+   */
+  static defaultJitThreshold = 8000;
+  /** Initial jitMinInlined (tests set 1). */
+  static defaultJitMinInlined = 2;
   readonly bus: MemoryBus;
   readonly io: IoBus;
   ram: Uint8Array;
@@ -134,6 +140,8 @@ export class Cpu implements CpuCore {
   executedInRun = 0;
   /** Executions of a decoded block before it is compiled (jit/); 0 turns the compiler off. */
   jitThreshold = Cpu.defaultJitThreshold;
+  /** Blocks with fewer instructions the compiler can inline stay interpreted. */
+  jitMinInlined = Cpu.defaultJitMinInlined;
   /** Instructions a compiled block completed before the one that faulted. */
   jitDone = 0;
 

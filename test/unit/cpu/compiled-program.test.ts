@@ -38,6 +38,7 @@ describe.skipIf(!canRun)('compiled program', () => {
       const bus = new MemoryBus(16 << 20);
       const cpu = new Cpu(bus, new IoBus());
       cpu.jitThreshold = threshold;
+      cpu.jitMinInlined = 1;
       bus.writeBytes(0x100000, readFileSync(join(out, 'work.bin')));
       bus.write32(0x1000, 0x2000 | 3);
       bus.write32(0x2000, 0x3000 | 3);

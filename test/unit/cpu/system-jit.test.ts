@@ -6,6 +6,7 @@ import { Cpu } from '../../../src-core/engine/cpu/cpu.ts';
 import { jitStats } from '../../../src-core/engine/cpu/jit/compile.ts';
 
 Cpu.defaultJitThreshold = 1;
+Cpu.defaultJitMinInlined = 1;
 const before = jitStats.blocks;
 await import('./system.test.ts');
 afterAll(() => {

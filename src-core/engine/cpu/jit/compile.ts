@@ -29,8 +29,9 @@ export interface CompileStats {
 }
 export const jitStats: CompileStats = { blocks: 0, instrs: 0, inlined: 0 };
 
-/** JavaScript source of the block's function body; null when nothing in it would be inlined. */
-export function blockSource(b: Block): string | null {
+/** JavaScript source of the block's function body; null when fewer than `minInlined` of its
+ * instructions would be inlined (a call per block then buys nothing). */
+export function blockSource(b: Block, minInlined = 1): string | null {
   const mode = b.mode;
   if (mode !== 64 && mode !== 32) return null; // 16-bit code (firmware) stays interpreted
   const at = (off: number): string => (mode === 64 ? `r0 + ${off}` : `(r0 + ${off}) >>> 0`);
@@ -60,7 +61,7 @@ export function blockSource(b: Block): string | null {
     if (last) body += `c.rip = ${next};\n`;
     else if (e.mem) body += `if (c.intCheck || c.exitReq) { c.rip = ${next}; return ${k + 1}; }\n`;
   }
-  if (inlined === 0) return null;
+  if (inlined === 0 || inlined < minInlined) return null;
   return 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
     'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
     'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0;\n' +
@@ -69,8 +70,7 @@ export function blockSource(b: Block): string | null {
 
 /** Compile `b` (sets b.jit); false when the block is not worth compiling. */
 export function compileBlock(c: Cpu, b: Block): boolean {
-  void c;
-  const src = blockSource(b);
+  const src = blockSource(b, c.jitMinInlined);
   if (src === null) return false;
   // The factory binds the helpers and this block's Instr records (fallbacks execute them).
   const factory = new Function('H', 'I', `'use strict';\nreturn function block(c) {\n${src}};`) as

@@ -21,7 +21,10 @@ export class EmuEnv {
   /** jitThreshold: executions before a block is compiled (1 compiles every block; 0 never). */
   constructor(jitThreshold?: number) {
     this.cpu = new Cpu(this.bus, new IoBus());
-    if (jitThreshold !== undefined) this.cpu.jitThreshold = jitThreshold;
+    if (jitThreshold !== undefined) {
+      this.cpu.jitThreshold = jitThreshold;
+      this.cpu.jitMinInlined = 1; // each case is one instruction (plus the INT3 that ends it)
+    }
     this.buildTables();
     this.cpu.eventHook = (vec, _code, kind) => {
       this.event = { vec, kind };
