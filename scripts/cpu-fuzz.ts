@@ -1,5 +1,6 @@
 // Long seeded differential fuzz run of Hangar's CPU against the host CPU.
-// Usage: npx tsx scripts/cpu-fuzz.ts --seed N --count M [--filter substring] [--coverage out.json]
+// Usage: npx tsx scripts/cpu-fuzz.ts --seed N --count M [--filter substring] [--coverage out.json] [--jit]
+// --jit compiles every block on first use (JIT threshold 1), diffing the block compiler instead.
 // Prints disagreements (first few per opcode form) and the instruction coverage reached:
 // every opcode form (template) with the number of cases that exercised it.
 import { writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ const seed = Number(arg('seed', '1'));
 const count = Number(arg('count', '100000'));
 const filter = arg('filter');
 const covOut = arg('coverage');
+const jit = process.argv.includes('--jit');
 if (!Number.isInteger(seed) || !Number.isInteger(count) || count <= 0) {
   console.error('usage: npx tsx scripts/cpu-fuzz.ts --seed N --count M [--filter text] [--coverage file.json]');
   process.exit(2);
@@ -26,7 +28,7 @@ if (!hostIsX86_64()) {
 }
 
 const t0 = performance.now();
-const r = runDiff(seed, count, 1000, filter ? (n) => n.includes(filter) : undefined);
+const r = runDiff(seed, count, 1000, filter ? (n) => n.includes(filter) : undefined, jit ? 1 : 0);
 const secs = (performance.now() - t0) / 1000;
 
 const perForm = new Map<string, number>();
@@ -36,7 +38,7 @@ for (const f of r.failures) {
   perForm.set(k, n + 1);
   if (n < 3) console.log(`MISMATCH ${f.name}\n    ${f.diffs.join('\n    ')}`);
 }
-console.log(`\nseed ${seed}: ${r.cases} cases in ${secs.toFixed(1)} s, ${r.failures.length} mismatches`);
+console.log(`\n${jit ? 'block compiler' : 'interpreter'}, seed ${seed}: ${r.cases} cases in ${secs.toFixed(1)} s, ${r.failures.length} mismatches`);
 if (perForm.size) console.log('mismatches per form:\n' + [...perForm].map(([k, v]) => `  ${v}\t${k}`).join('\n'));
 console.log(`coverage: ${r.coverage.size} of ${TEMPLATES.length} opcode forms exercised (${r.templates} selected)`);
 const opcodes = new Set([...r.coverage.keys()].map((k) => k.split(' ')[0]!));
