@@ -4,28 +4,40 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { ioError, corrupt } from './errors.ts';
+import { lockOpenedImage } from './image-lock.ts';
+import type { ImageLock } from './image-lock.ts';
 
 const PUNCH_MIN = 1 << 20; // below this, writing zeros is cheaper than a child process
 let punchWorks: boolean | undefined;
 
+// A writable file holds the image's write lock (image-lock.ts) until it is closed.
 export class HostFile {
-  private constructor(readonly path: string, private fh: FileHandle, readonly writable: boolean) {}
+  private constructor(
+    readonly path: string,
+    private fh: FileHandle,
+    readonly writable: boolean,
+    private readonly lock?: ImageLock,
+  ) {}
 
   static async open(path: string, writable: boolean): Promise<HostFile> {
+    let fh: FileHandle;
     try {
-      return new HostFile(path, await open(path, writable ? 'r+' : 'r'), writable);
+      fh = await open(path, writable ? 'r+' : 'r');
     } catch (err) {
       throw ioError(path, err);
     }
+    return new HostFile(path, fh, writable, writable ? await lockOpenedImage(path, fh, false) : undefined);
   }
 
-  /** Create a new file; fails if it exists so a typo never clobbers a disk. */
+  /** Create a new file; fails if it exists so a typo never clobbers a disk. Locked while written. */
   static async create(path: string): Promise<HostFile> {
+    let fh: FileHandle;
     try {
-      return new HostFile(path, await open(path, 'wx+'), true);
+      fh = await open(path, 'wx+');
     } catch (err) {
       throw ioError(path, err);
     }
+    return new HostFile(path, fh, true, await lockOpenedImage(path, fh, true));
   }
 
   /** Read up to buf.length bytes at pos; bytes past end of file read as zeros. Returns bytes actually in the file. */
@@ -116,6 +128,8 @@ export class HostFile {
       await this.fh.close();
     } catch (err) {
       throw ioError(this.path, err);
+    } finally {
+      await this.lock?.release();
     }
   }
 }

@@ -4,6 +4,8 @@ import { open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { HangarError } from '../../api/errors.ts';
+import { lockOpenedImage } from '../image-lock.ts';
+import type { ImageLock } from '../image-lock.ts';
 
 /** Largest virtual disk any of these formats will open or create (64 TiB). */
 export const MAX_VIRTUAL_SIZE = 64 * 2 ** 40;
@@ -26,13 +28,17 @@ function ioError(path: string, err: unknown): HangarError {
   return new HangarError('io', `${path}: ${e?.message ?? String(err)}`, { path });
 }
 
-/** One open image file. Every read is exact: reaching end-of-file means the file is truncated. */
+/**
+ * One open image file. Every read is exact: reaching end-of-file means the file is truncated.
+ * A writable file holds the image's write lock (image-lock.ts) until it is closed.
+ */
 export class ImageFile {
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
     public size: number,
     readonly readOnly: boolean,
+    private readonly lock?: ImageLock,
   ) {}
 
   static async open(path: string, readOnly: boolean): Promise<ImageFile> {
@@ -47,7 +53,7 @@ export class ImageFile {
       await fh.close();
       throw new HangarError('unsupported', `${path}: not a regular file`, { path });
     }
-    return new ImageFile(path, fh, st.size, readOnly);
+    return new ImageFile(path, fh, st.size, readOnly, readOnly ? undefined : await lockOpenedImage(path, fh, false));
   }
 
   static async create(path: string): Promise<ImageFile> {
@@ -59,7 +65,8 @@ export class ImageFile {
       if (e?.code === 'EEXIST') throw new HangarError('exists', `${path} already exists`, { path });
       throw ioError(path, err);
     }
-    return new ImageFile(path, fh, 0, false);
+    // Locked while it is written, so nobody opens a half-made image for writing.
+    return new ImageFile(path, fh, 0, false, await lockOpenedImage(path, fh, true));
   }
 
   /** Fill buf from pos; a read past the end of the file is a truncated image. */
@@ -122,7 +129,11 @@ export class ImageFile {
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    try {
+      await this.fh.close();
+    } finally {
+      await this.lock?.release();
+    }
   }
 
   /** Bytes the file occupies on the host (sparse holes excluded). */
