@@ -23,13 +23,15 @@ const rounds = Number(process.argv[2] ?? 50);
 const seed = Number(process.argv[3] ?? 1);
 const formats = formatsArg(process.argv[4] ?? 'qcow2');
 const dir = mkdtempSync(path.join(tmpdir(), 'hangar-crash-'));
+// Crashed images of failing rounds, kept for analysis (removed again when nothing failed).
+const kept = mkdtempSync(path.join(tmpdir(), 'hangar-crash-failed-'));
 let failures = 0;
 try {
   for (const format of formats) {
     let failed = 0;
     let leaky = 0;
     for (let k = 0; k < rounds; k++) {
-      const r = await crashRound(dir, seed * 1000 + k, format);
+      const r = await crashRound(dir, seed * 1000 + k, format, kept);
       if (r.qemuCheck === 3) leaky++;
       if (r.problems.length) failed++;
       const check = r.qemuCheck === undefined ? '' : `, qemu-img check ${r.qemuCheck}`;
@@ -40,5 +42,7 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  if (failures) console.log(`crashed images and writer logs of the failing rounds: ${kept}`);
+  else rmSync(kept, { recursive: true, force: true });
 }
 process.exitCode = failures ? 1 : 0;

@@ -10,7 +10,7 @@
 //     data of one of those ops, nothing else;
 //   - Hangar reopens the crashed image, writes to it, and leaves it consistent.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FormatName } from '../../src-core/storage/format.ts';
@@ -84,6 +84,22 @@ async function ourCheckProblem(format: FormatName, image: string, when: string):
   return r.corruptions > 0 ? `${when}hangar check: ${r.corruptions} corruption(s): ${r.messages.slice(0, 5).join('; ')}` : undefined;
 }
 
+/**
+ * May a sector that differs from the flushed model hold these bytes? Only if ops that were in
+ * flight cover it, and then byte by byte: SIGKILL can stop a large pwrite() part-way through a
+ * sector (seen: a discard's zero-fill ending 16 bytes before a sector's end), so a sector may mix
+ * old and new bytes; every byte must still come from the model or one of those ops.
+ */
+export function explainedByInFlight(sector: Uint8Array, at: number, model: Uint8Array, inFlight: CrashOp[]): boolean {
+  const covering = inFlight.filter((o) => at >= o.off && at < o.off + o.len).map((o) => o.data.subarray(at - o.off, at - o.off + SECTOR));
+  if (covering.length === 0) return false;
+  for (let j = 0; j < SECTOR; j++) {
+    const b = sector[j];
+    if (b !== model[at + j] && !covering.some((d) => d[j] === b)) return false;
+  }
+  return true;
+}
+
 /** Start the writer, wait until it runs, kill it at a seeded moment; returns its log. */
 async function runAndKill(format: FormatName, image: string, seed: number, log: string): Promise<string> {
   writeFileSync(log, '');
@@ -107,8 +123,12 @@ async function runAndKill(format: FormatName, image: string, seed: number, log: 
   return readFileSync(log, 'utf8');
 }
 
-/** One round: create an image, write in a child, SIGKILL it, verify, reopen and write. */
-export async function crashRound(dir: string, seed: number, format: FormatName): Promise<CrashResult> {
+/**
+ * One round: create an image, write in a child, SIGKILL it, verify, reopen and write. With
+ * `keepFailed`, a round that finds a problem first copies the crashed image and the writer's
+ * log into that folder (before the reopen changes the image), for a look with other tools.
+ */
+export async function crashRound(dir: string, seed: number, format: FormatName, keepFailed?: string): Promise<CrashResult> {
   const spec = CRASH_FORMATS[format];
   if (!spec) throw new Error(`no crash test for format ${format}`);
   const fmt = requireFormat(format);
@@ -151,12 +171,16 @@ export async function crashRound(dir: string, seed: number, format: FormatName):
     for (let s = 0; s < CRASH_SIZE && bad < 5; s += SECTOR) {
       const sector = got.subarray(s, s + SECTOR);
       if (sector.equals(model.subarray(s, s + SECTOR))) continue;
-      const explained = inFlight.some((o) => s >= o.off && s < o.off + o.len && sector.equals(o.data.subarray(s - o.off, s - o.off + SECTOR)));
-      if (!explained) {
+      if (!explainedByInFlight(sector, s, model, inFlight)) {
         bad++;
         problem(`sector ${s / SECTOR} holds data from no flushed or in-flight write (flushed ${flushed}, started ${started})`);
       }
     }
+  }
+
+  if (keepFailed && out.problems.length) {
+    copyFileSync(image, path.join(keepFailed, path.basename(image)));
+    copyFileSync(log, path.join(keepFailed, path.basename(log)));
   }
 
   // The crashed image must take new writes and stay consistent.
