@@ -73,7 +73,7 @@ export function startApp(e: ElectronApi, opts: AppOptions): RunningApp {
       if (r.kind === 'import') sendImport(r.path);
     }
     for (const r of results) {
-      if (r.kind === 'failed') e.dialog.showErrorBox('Hangar could not open a file', `${r.message}\n\nCheck that the file exists and is a Hangar VM (.hangar).`);
+      if (r.kind === 'failed') e.dialog.showErrorBox('Hangar could not open a file', `${r.message}\n\n${r.hint}`);
     }
     return results;
   };

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp } from '../../../src-main/app.ts';
 import { Library } from '../../../src-core/library/library.ts';
+import { VmManager } from '../../../src-core/vmm/vm-manager.ts';
+import { pidAlive } from '../../../src-core/vmm/vm-files.ts';
+import { createProgramVm, PROGRAM_BOOT } from '../vmm/helpers.ts';
 import { fakeElectron, FakeWindow, type Fake } from './fake-electron.ts';
 
 let dir: string;
@@ -88,16 +91,39 @@ describe('desktop shell', () => {
     expect(await call({ senderFrame: top }, 'listMachines', {}, 'extra')).toMatchObject({ ok: false, error: { code: 'usage' } });
   });
 
-  it('registers a .hangar given on the command line, once', async () => {
+  it('registers a .hangar given on the command line once and tries to start it, saying why it did not', async () => {
     const vm = await makeVm('fromdisk');
     const running = start(['/opt/Hangar/hangar', '--no-sandbox', vm]);
     fake.app.readyResolve();
     await running.ready;
     const lib = new Library(join(dir, 'home'));
     expect((await lib.list()).map((m) => m.path)).toEqual([vm]);
-    expect(await running.openRequest({ machines: [vm], appliances: [], ignored: [] })).toEqual([expect.objectContaining({ kind: 'known', name: 'fromdisk' })]);
-    expect(fake.errors).toEqual([]);
-  });
+    // A BIOS VM cannot boot on the engine yet: the start is tried and the dialog says why.
+    expect(fake.errors).toHaveLength(1);
+    expect(fake.errors[0]!.message).toMatch(/VM "fromdisk" did not start: .*bios firmware, which the engine cannot boot yet/);
+    expect(fake.errors[0]!.message).toContain('The VM is in the library');
+    const again = await running.openRequest({ machines: [vm], appliances: [], ignored: [] });
+    expect(again).toEqual([expect.objectContaining({ kind: 'failed', message: expect.stringMatching(/did not start/) })]);
+    expect((await lib.list()).map((m) => m.path)).toEqual([vm]);
+  }, 60_000);
+
+  it('double-clicking a running VM leaves it running (no second start)', async () => {
+    const lib = new Library(join(dir, 'home'));
+    const { path, config } = await createProgramVm(lib, 'Busy');
+    const started = await new VmManager(lib).start('Busy', { boot: PROGRAM_BOOT, detached: true });
+    try {
+      const running = start(['/opt/Hangar/hangar', path]);
+      fake.app.readyResolve();
+      await running.ready;
+      expect(fake.errors).toEqual([]);
+      const r = await running.openRequest({ machines: [path], appliances: [], ignored: [] });
+      expect(r).toEqual([{ kind: 'known', uuid: config.uuid, name: 'Busy', state: 'Running' }]);
+      expect(fake.errors).toEqual([]);
+    } finally {
+      await new VmManager(lib).control('Busy', 'poweroff').catch(() => undefined);
+      if (pidAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
+    }
+  }, 60_000);
 
   it('queues open-file events that arrive before ready and handles second launches', async () => {
     const a = await makeVm('early');
@@ -115,7 +141,9 @@ describe('desktop shell', () => {
     const names = (await new Library(join(dir, 'home')).list()).map((m) => (m.accessible ? m.config.name : '?')).sort();
     expect(names).toEqual(['early', 'second']);
     expect(FakeWindow.all[0]!.focused).toBe(true);
-    expect(fake.errors).toEqual([]);
+    // Both were started on open; as BIOS VMs they could not boot, and each says so.
+    for (let i = 0; i < 500 && fake.errors.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fake.errors.map((x) => x.message.match(/VM "(\w+)" did not start/)?.[1]).sort()).toEqual(['early', 'second']);
     expect(fake.ports).toHaveLength(0);
     FakeWindow.all[0]!.webContents.emit('did-finish-load');
     expect(fake.ports[0]!.messages).toEqual([{ type: 'command', command: 'import-appliance', path: join(dir, 'thing.ova') }]);
