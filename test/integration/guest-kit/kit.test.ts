@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureGuestKit, type GuestKit } from '../../../scripts/guest-kit.ts';
 import { downloadDeb, extractDeb, kernelPackageName, resolvePackages } from '../../../scripts/guest-kit/apt.ts';
 import { buildInitramfs, INIT_SCRIPT } from '../../../scripts/guest-kit/initramfs.ts';
+import { MODULE_PATTERNS, powerButtonEntries, readModules } from '../../../scripts/guest-kit/modules.ts';
 
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -86,14 +87,22 @@ describe('guest kit', () => {
     for (const d of ['proc', 'sys', 'dev', 'tmp']) expect(files.get(d)!.mode & 0o170000).toBe(0o040000);
   });
 
-  it('initramfs is exactly what the recipe rebuilds from the cached busybox package', async () => {
+  it('initramfs is exactly what the recipe rebuilds from the cached busybox and kernel packages', async () => {
     const debDir = join(REPO, '.cache', 'guest-kit', 'debs');
     const tmp = await mkdtemp(join(tmpdir(), 'hangar-gk-'));
     try {
       const deb = await downloadDeb({ name: 'busybox-static', version: kit.busyboxVersion }, debDir, () => {});
       await extractDeb(deb, tmp, ['./bin/busybox']);
-      const a = await buildInitramfs(join(tmp, 'bin', 'busybox'), INIT_SCRIPT);
-      const b = await buildInitramfs(join(tmp, 'bin', 'busybox'), INIT_SCRIPT);
+      // The power-button modules (evdev, button) come from the kernel package.
+      const [kernel] = await resolvePackages([`linux-image-${kit.kernelVersion}`]);
+      const kdeb = await downloadDeb(kernel!, debDir, () => {});
+      const kx = join(tmp, 'kernel');
+      await extractDeb(kdeb, kx, [...MODULE_PATTERNS]);
+      const modDir = join(kx, 'lib', 'modules', kit.kernelVersion);
+      const ko = (await readdir(modDir, { recursive: true })).filter((f) => f.endsWith('.ko')).map((f) => join(modDir, f));
+      const extra = powerButtonEntries(kit.kernelVersion, await readModules(ko)).entries;
+      const a = await buildInitramfs(join(tmp, 'bin', 'busybox'), INIT_SCRIPT, extra);
+      const b = await buildInitramfs(join(tmp, 'bin', 'busybox'), INIT_SCRIPT, extra);
       expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
       expect(Buffer.from(a).equals(await readFile(kit.initramfs))).toBe(true);
     } finally {
