@@ -1,6 +1,7 @@
 // Running VMs as the service API carries them: lifecycle states, statistics samples and the
-// lifecycle actions a client may ask for. These mirror src-core/vmm (states.ts, stats.ts),
-// which the API layer may not import; test/unit/server/runtime-types.test.ts keeps them equal.
+// lifecycle actions a client may ask for. The states mirror src-core/vmm/states.ts, which the
+// API layer may not import (test/unit/renderer/lifecycle.test.ts keeps them equal); the statistics types are defined here
+// and src-core/vmm/stats.ts uses them.
 
 export const VM_STATE_NAMES = [
   'PoweredOff', 'Starting', 'Running', 'Paused', 'Saving', 'Saved', 'Restoring', 'Stopping', 'Aborted',

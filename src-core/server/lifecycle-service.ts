@@ -2,11 +2,10 @@
 // VmManager (VMs this service starts run as its supervised child processes) and a
 // VmRuntimeHub (state, stats and console of every live VM, also those the CLI started).
 import { HangarError } from '../api/errors.ts';
-import type { VmRuntime, VmStateName } from '../api/runtime.ts';
+import type { StatsSample, VmRuntime, VmStateName } from '../api/runtime.ts';
 import type { HangarEvent, HangarService, MachineEntry, RuntimeMethodName } from '../api/service.ts';
 import type { Library } from '../library/library.ts';
 import type { StatusResult } from '../vmm/protocol.ts';
-import type { StatsSample as VmmStatsSample } from '../vmm/stats.ts';
 import { VmManager } from '../vmm/vm-manager.ts';
 import { importApplianceFile } from './appliance-service.ts';
 import { createLibraryService } from './library-service.ts';
@@ -29,11 +28,6 @@ export interface HangarServiceHandle {
   /** Stop watching and power off the VMs this service started (they are its children). */
   close(): Promise<void>;
 }
-
-// The VMM's sample is the API's sample: a compile-time check that the mirror stays equal.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameSample: Same<VmmStatsSample, import('../api/runtime.ts').StatsSample> = true;
-void sameSample;
 
 export function createHangarService(library: Library, opts: HangarServiceOptions = {}): HangarServiceHandle {
   const emit = (e: HangarEvent): void => opts.onEvent?.(e);
@@ -70,7 +64,7 @@ export function createHangarService(library: Library, opts: HangarServiceOptions
       return after(ref);
     },
     async machineStats({ ref, seconds }) {
-      const r = await manager.control<{ current: VmmStatsSample | null; history?: VmmStatsSample[] }>(ref, 'query-stats', { history: seconds ?? 3600 });
+      const r = await manager.control<{ current: StatsSample | null; history?: StatsSample[] }>(ref, 'query-stats', { history: seconds ?? 3600 });
       return { current: r.current, history: r.history ?? [] };
     },
     consoleSubscribe: ({ ref }) => hub.subscribeConsole(ref),

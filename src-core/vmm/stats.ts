@@ -5,33 +5,11 @@
 // missing. `disk` sums every drive on the VM's IDE controller (null for a VM without drives);
 // `net` stays null until the engine has a network device.
 
-/** Guest-visible disk traffic since power-on: bytes and commands, reads and writes. */
-export interface IoCounters {
-  readBytes: number;
-  writeBytes: number;
-  readOps: number;
-  writeOps: number;
-}
+// The sample and counter types are the service API's (src-core/api/runtime.ts): one definition
+// for the VM process, the control protocol, the CLI and the GUI.
+import type { IoCounters, NetCounters, StatsSample } from '../api/runtime.ts';
 
-export interface NetCounters {
-  rxBytes: number;
-  txBytes: number;
-}
-
-export interface StatsSample {
-  /** Host time of the sample, ms since the epoch. */
-  t: number;
-  uptimeMs: number;
-  /** Guest instructions retired since power-on and per second over the last interval. */
-  instructions: number;
-  instructionsPerSec: number;
-  /** CPU time of the VM process over the last interval, percent of one host core. */
-  cpuPercent: number;
-  guestRamBytes: number;
-  rssBytes: number;
-  disk: IoCounters | null;
-  net: NetCounters | null;
-}
+export type { IoCounters, NetCounters, StatsSample };
 
 export interface EngineCounters {
   instructions: number;

@@ -58,10 +58,10 @@ export function fetchBlock(c: Cpu): Block | null {
     b = new Block();
     c.bcache[slot] = b;
   }
-  return buildBlock(c, b, lin, phys, off + po, po) ? b : null;
+  return buildBlock(c, b, phys, off + po, po) ? b : null;
 }
 
-function buildBlock(c: Cpu, b: Block, lin: number, phys: number, at: number, po: number): boolean {
+function buildBlock(c: Cpu, b: Block, phys: number, at: number, po: number): boolean {
   const mode = c.codeMode;
   const ram = c.ram;
   let pos = 0;
@@ -106,7 +106,6 @@ function buildBlock(c: Cpu, b: Block, lin: number, phys: number, at: number, po:
   for (let k = 0; k < nw; k++) b.words[k] = c.ram32[w0 + k]!;
   b.word0 = w0;
   b.nwords = nw;
-  void lin;
   return true;
 }
 
