@@ -1,0 +1,74 @@
+// Control-transfer and frame handlers: group 5 (INC/DEC, CALL/JMP near and far indirect,
+// PUSH r/m) and ENTER.
+import type { Cpu } from './cpu.ts';
+import type { Instr } from './decode.ts';
+import { EX_UD, SS, TWO32 } from './constants.ts';
+import { memLin, push, readRM, writeRMAfterRead } from './operands.ts';
+import { farCall, farJump } from './system/far.ts';
+import { branchSize, checkTarget, jumpTo, regA, setRegA, stackSize } from './exec-util.ts';
+import { incDec } from './exec-arith.ts';
+export function group5(c: Cpu, ins: Instr): void {
+  const os = ins.osize;
+  switch (ins.ext) {
+    case 0: case 1: {
+      const v = incDec(c, os, readRM(c, ins, os), c.mhi, ins.ext === 0);
+      writeRMAfterRead(c, ins, os, v, c.rhi);
+      return;
+    }
+    case 2: { // CALL near indirect
+      const sz = branchSize(c, ins);
+      const t = readRM(c, ins, sz);
+      const target = sz === 64 ? c.mhi * TWO32 + (t >>> 0) : sz === 32 ? t >>> 0 : t & 0xffff;
+      const ret = c.rip;
+      checkTarget(c, target);
+      push(c, sz, ret % TWO32 | 0, Math.floor(ret / TWO32));
+      jumpTo(c, target, sz);
+      return;
+    }
+    case 3: case 5: { // CALL/JMP far indirect
+      if (ins.mod === 3) c.fault(EX_UD);
+      const lin = memLin(c, ins);
+      const off = os === 64 ? c.rd64(lin) : os === 32 ? c.rd32(lin) : c.rd16(lin);
+      const offh = os === 64 ? c.mhi : 0;
+      const sel = c.rd16(lin + (os >> 3));
+      const target = os === 64 ? offh * TWO32 + (off >>> 0) : os === 32 ? off >>> 0 : off & 0xffff;
+      if (ins.ext === 3) farCall(c, sel, target, os);
+      else farJump(c, sel, target, os);
+      return;
+    }
+    case 4: { // JMP near indirect
+      const sz = branchSize(c, ins);
+      const t = readRM(c, ins, sz);
+      jumpTo(c, sz === 64 ? c.mhi * TWO32 + (t >>> 0) : sz === 32 ? t >>> 0 : t & 0xffff, sz);
+      return;
+    }
+    case 6: { // PUSH r/m
+      const sz = stackSize(c, ins);
+      const v = readRM(c, ins, sz);
+      push(c, sz, v, c.mhi);
+      return;
+    }
+    default:
+      c.fault(EX_UD);
+  }
+}
+
+export function enter(c: Cpu, ins: Instr): void {
+  const sz = stackSize(c, ins);
+  const size = ins.imm & 0xffff;
+  const level = ins.imm2 & 31;
+  push(c, sz, c.rl[5]!, c.rh[5]!);
+  const frame = c.getSp();
+  if (level > 0) {
+    let bp = regA(c, 5, c.stackMode);
+    for (let i = 1; i < level; i++) {
+      bp -= sz >> 3;
+      const lin = c.segLin(SS, c.stackMode === 64 ? bp : c.stackMode === 32 ? bp >>> 0 : bp & 0xffff);
+      const v = sz === 64 ? c.rd64(lin) : sz === 32 ? c.rd32(lin) : c.rd16(lin);
+      push(c, sz, v, c.mhi);
+    }
+    push(c, sz, frame % TWO32 | 0, Math.floor(frame / TWO32));
+  }
+  setRegA(c, 5, sz === 64 ? 64 : sz, frame);
+  c.setSp(c.getSp() - size);
+}
