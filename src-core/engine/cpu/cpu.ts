@@ -22,6 +22,7 @@ import { execute } from './exec.ts';
 import { deliverPending, deliverInterrupt, checkInterrupts } from './system/interrupts.ts';
 import { resetState, applyBootState } from './system/reset.ts';
 import { saveCpuState, loadCpuState } from './system/snapshot.ts';
+import { checkSeg, refreshSegChecks } from './system/seg-limits.ts';
 import { Fpu } from './fpu.ts';
 
 /** Thrown (by identity) to unwind an instruction that faulted; details are on the Cpu. */
@@ -81,6 +82,11 @@ export class Cpu implements CpuCore {
   efer = 0;
   xcr0 = 1;
   readonly dr = new Float64Array(8);
+
+  /** Segment registers whose accesses need limit/type checks (system/seg-limits.ts). */
+  segChk = 0;
+  /** Offset of the last checked memory operand (a read-modify-write re-checks it for writing). */
+  segOff = 0;
 
   /** Current privilege level, code size (16/32/64) and stack address size (16/32/64). */
   cpl = 0;
@@ -242,6 +248,7 @@ export class Cpu implements CpuCore {
     this.stackMode = this.codeMode === 64 ? 64 : (this.sAttr[2]! & 0x4000) ? 32 : 16;
     this.userShift = this.cpl === 3 ? 2 : 0;
     this.epoch++;
+    refreshSegChecks(this);
   }
 
   // ---- TLB ----
@@ -478,14 +485,16 @@ export class Cpu implements CpuCore {
 
   // ---- segmented access helpers used by system code ----
 
-  /** Linear address for segment `s` and offset `off` (no limit checks: see the report). */
-  segLin(s: number, off: number): number {
+  /** Linear address for segment `s` and offset `off` of a `size`-byte access (checked
+   * against the segment's limit and type outside 64-bit mode). */
+  segLin(s: number, off: number, size = 1, write = false): number {
     if (this.codeMode === 64) {
       if (s < 4) return off;
       const l = this.sBase[s]! + off;
       if (l < -140737488355328 || l >= 140737488355328) this.fault(s === 2 ? EX_SS : EX_GP, 0);
       return l;
     }
+    if ((this.segChk & (1 << s)) !== 0) checkSeg(this, s, off, size, write);
     return (this.sBase[s]! + off) % TWO32;
   }
 

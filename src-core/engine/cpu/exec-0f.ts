@@ -98,7 +98,7 @@ export function exec0f(c: Cpu, ins: Instr): void {
     case 0x1c7: group9(c, ins); return;
     case 0x1b2: case 0x1b4: case 0x1b5: { // LSS / LFS / LGS
       if (ins.mod === 3) c.fault(EX_UD);
-      const lin = memLin(c, ins);
+      const lin = memLin(c, ins, (os >> 3) + 2);
       const off = readMem(c, os, lin);
       const offh = c.mhi;
       const sel = c.rd16(lin + (os >> 3));
@@ -211,7 +211,7 @@ function bitScan(c: Cpu, ins: Instr, reverse: boolean): void {
 
 function group9(c: Cpu, ins: Instr): void {
   if (ins.ext === 1 && ins.mod !== 3) { // CMPXCHG8B / CMPXCHG16B
-    const lin = memLin(c, ins);
+    const lin = memLin(c, ins, ins.osize === 64 ? 16 : 8, true);
     materialize(c);
     if (ins.osize === 64) {
       if (lin % 16 !== 0) c.fault(EX_GP, 0);

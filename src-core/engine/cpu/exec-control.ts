@@ -27,7 +27,7 @@ export function group5(c: Cpu, ins: Instr): void {
     }
     case 3: case 5: { // CALL/JMP far indirect
       if (ins.mod === 3) c.fault(EX_UD);
-      const lin = memLin(c, ins);
+      const lin = memLin(c, ins, (os >> 3) + 2);
       const off = os === 64 ? c.rd64(lin) : os === 32 ? c.rd32(lin) : c.rd16(lin);
       const offh = os === 64 ? c.mhi : 0;
       const sel = c.rd16(lin + (os >> 3));

@@ -131,7 +131,7 @@ export function execute(c: Cpu, ins: Instr): void {
     }
     case 0x62: { // BOUND
       if (c.codeMode === 64 || ins.mod === 3) c.fault(EX_UD);
-      const lin = memLin(c, ins);
+      const lin = memLin(c, ins, os >> 2);
       const idx = signExt(os, getReg(c, os, ins.reg, 0));
       const lo = signExt(os, readMem(c, os, lin));
       const hi = signExt(os, readMem(c, os, lin + (os >> 3)));
@@ -200,7 +200,7 @@ export function execute(c: Cpu, ins: Instr): void {
       if (ins.ext > 5) c.fault(EX_UD);
       const v = c.sSel[ins.ext]! & 0xffff;
       if (ins.mod === 3) setReg(c, os === 16 ? 16 : os, ins.rm, 0, v, 0);
-      else writeMem(c, 16, memLin(c, ins), v, 0);
+      else writeMem(c, 16, memLin(c, ins, 2, true), v, 0);
       return;
     }
     case 0x8d: { // LEA
@@ -268,7 +268,7 @@ export function execute(c: Cpu, ins: Instr): void {
       const size = op & 1 ? os : 8;
       const s = ins.seg >= 0 ? ins.seg : DS;
       const off = ins.asize === 64 ? ins.immHi * TWO32 + (ins.imm >>> 0) : ins.imm >>> 0;
-      const lin = c.segLin(s, off);
+      const lin = c.segLin(s, off, size >> 3, op >= 0xa2);
       if (op < 0xa2) setReg(c, size, 0, 0, readMem(c, size, lin), c.mhi);
       else writeMem(c, size, lin, getReg(c, size, 0, 0), c.mhi);
       return;
@@ -301,7 +301,7 @@ export function execute(c: Cpu, ins: Instr): void {
     }
     case 0xc4: case 0xc5: { // LES / LDS (VEX prefixes in 64-bit mode: not implemented -> #UD)
       if (c.codeMode === 64 || ins.mod === 3) c.fault(EX_UD);
-      const lin = memLin(c, ins);
+      const lin = memLin(c, ins, (os >> 3) + 2);
       const off = readMem(c, os, lin);
       const sel = c.rd16(lin + (os >> 3));
       loadSegment(c, op === 0xc4 ? ES : DS, sel);

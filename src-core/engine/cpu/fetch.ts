@@ -7,6 +7,7 @@ import { Instr, decode } from './decode.ts';
 import type { ByteFetch } from './decode.ts';
 import { Block, ENDS_BLOCK, MAX_BLOCK } from './block.ts';
 import { ACC_FETCH, ACC_USER, T_XS, translate } from './paging.ts';
+import { SEG_FETCH, checkFetch } from './system/seg-limits.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const CS = 1; // local copy: hot-path constant
 const TLB_MASK = 4095;
@@ -29,7 +30,13 @@ function fetchByteAt(c: Cpu, base: number): ByteFetch {
 
 /** The cached block at RIP, (re)decoding it when missing or stale; null when not cacheable. */
 export function fetchBlock(c: Cpu): Block | null {
-  const lin = c.codeMode === 64 ? c.rip : (c.sBase[CS]! + c.rip) % TWO32;
+  let lin: number;
+  if (c.codeMode === 64) lin = c.rip;
+  else {
+    // CS has a limit: the single-instruction path checks each fetch against it.
+    if ((c.segChk & SEG_FETCH) !== 0 && c.rip > c.sLimit[CS]!) return null;
+    lin = (c.sBase[CS]! + c.rip) % TWO32;
+  }
   const po = lin & 0xfff;
   const vpn = (lin - po) / 4096;
   const t = vpn & TLB_MASK;
@@ -52,13 +59,20 @@ export function fetchBlock(c: Cpu): Block | null {
     const nw = b.nwords;
     let k = 0;
     while (k < nw && r[w0 + k] === w[k]) k++;
-    if (k === nw) return b;
+    if (k === nw) return (c.segChk & SEG_FETCH) !== 0 && !insideCs(c, b) ? null : b;
   }
   if (b === undefined) {
     b = new Block();
     c.bcache[slot] = b;
   }
-  return buildBlock(c, b, phys, off + po, po) ? b : null;
+  if (!buildBlock(c, b, phys, off + po, po)) return null;
+  return (c.segChk & SEG_FETCH) !== 0 && !insideCs(c, b) ? null : b;
+}
+
+/** The whole block lies inside the CS limit (else it runs one checked instruction at a time). */
+function insideCs(c: Cpu, b: Block): boolean {
+  const last = b.instrs[b.n - 1]!;
+  return c.rip + (last.phys - b.phys) + last.len - 1 <= c.sLimit[CS]!;
 }
 
 function buildBlock(c: Cpu, b: Block, phys: number, at: number, po: number): boolean {
@@ -111,6 +125,17 @@ function buildBlock(c: Cpu, b: Block, phys: number, at: number, po: number): boo
 
 /** The decoded instruction at RIP (cached per physical address when inside one RAM page). */
 export function fetchInstr(c: Cpu): Instr {
+  if ((c.segChk & SEG_FETCH) !== 0) {
+    // Outside 64-bit mode with a CS limit: nothing is fetched beyond it (#GP(0)).
+    checkFetch(c, 1);
+    const ins = fetchInstrAt(c);
+    checkFetch(c, ins.len);
+    return ins;
+  }
+  return fetchInstrAt(c);
+}
+
+function fetchInstrAt(c: Cpu): Instr {
   const lin = c.codeMode === 64 ? c.rip : (c.sBase[CS]! + c.rip) % TWO32;
   const po = lin & 0xfff;
   const vpn = (lin - po) / 4096;

@@ -4,6 +4,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { EX_GP, EX_SS } from './constants.ts';
+import { checkSeg } from './system/seg-limits.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const SS = 2; // local copy: hot-path constant
 
@@ -72,8 +73,9 @@ export function ea(c: Cpu, ins: Instr): number {
   return as === 32 ? v >>> 0 : v & 0xffff;
 }
 
-/** Linear address of the memory operand. */
-export function memLin(c: Cpu, ins: Instr): number {
+/** Linear address of the memory operand, for an access of `size` bytes (outside 64-bit mode
+ * checked against the segment's limit and type, see system/seg-limits.ts). */
+export function memLin(c: Cpu, ins: Instr, size = 1, write = false): number {
   const off = ea(c, ins);
   const s = ins.seg >= 0 ? ins.seg : ins.defSeg;
   if (c.codeMode === 64) {
@@ -81,6 +83,10 @@ export function memLin(c: Cpu, ins: Instr): number {
     const l = c.sBase[s]! + off;
     if (l < -CANON || l >= CANON) c.fault(EX_GP, 0);
     return l;
+  }
+  if ((c.segChk & (1 << s)) !== 0) {
+    checkSeg(c, s, off, size, write);
+    c.segOff = off;
   }
   return (c.sBase[s]! + off) % TWO32;
 }
@@ -138,7 +144,7 @@ export function writeMem(c: Cpu, size: number, lin: number, v: number, hi: numbe
 /** Read the r/m operand (register or memory); memory sets c.eaLin for a later write. */
 export function readRM(c: Cpu, ins: Instr, size: number): number {
   if (ins.mod === 3) return getReg(c, size, ins.rm, ins.rex);
-  const lin = memLin(c, ins);
+  const lin = memLin(c, ins, size >> 3);
   c.eaLin = lin;
   return readMem(c, size, lin);
 }
@@ -146,20 +152,30 @@ export function readRM(c: Cpu, ins: Instr, size: number): number {
 /** Write the r/m operand after readRM (memory reuses c.eaLin). */
 export function writeRMAfterRead(c: Cpu, ins: Instr, size: number, v: number, hi: number): void {
   if (ins.mod === 3) setReg(c, size, ins.rm, ins.rex, v, hi);
-  else writeMem(c, size, c.eaLin, v, hi);
+  else {
+    // The read checked the limit; a read-only segment must still refuse the store.
+    if (c.segChk !== 0) checkRmwSeg(c, ins, size);
+    writeMem(c, size, c.eaLin, v, hi);
+  }
 }
 
 /** Write the r/m operand without a prior read. */
 export function writeRM(c: Cpu, ins: Instr, size: number, v: number, hi: number): void {
   if (ins.mod === 3) setReg(c, size, ins.rm, ins.rex, v, hi);
-  else writeMem(c, size, memLin(c, ins), v, hi);
+  else writeMem(c, size, memLin(c, ins, size >> 3, true), v, hi);
 }
 
 // ---- stack ----
 
-function stackLin(c: Cpu, sp: number): number {
+function stackLin(c: Cpu, sp: number, bytes: number, write: boolean): number {
   if (c.stackMode === 64) return sp;
+  if ((c.segChk & 4) !== 0) checkSeg(c, SS, sp, bytes, write);
   return (c.sBase[SS]! + sp) % TWO32;
+}
+
+function checkRmwSeg(c: Cpu, ins: Instr, size: number): void {
+  const s = ins.seg >= 0 ? ins.seg : ins.defSeg;
+  if ((c.segChk & (1 << s)) !== 0) checkSeg(c, s, c.segOff, size >> 3, true);
 }
 
 /** Push a value of `size` bits (16, 32, 64). */
@@ -168,7 +184,7 @@ export function push(c: Cpu, size: number, v: number, hi: number): void {
   let sp = c.getSp() - bytes;
   if (c.stackMode === 32) sp = sp >>> 0;
   else if (c.stackMode === 16) sp = sp & 0xffff;
-  const lin = stackLin(c, sp);
+  const lin = stackLin(c, sp, bytes, true);
   if (size === 64) c.wr64(lin, v, hi);
   else if (size === 32) c.wr32(lin, v);
   else c.wr16(lin, v);
@@ -178,7 +194,7 @@ export function push(c: Cpu, size: number, v: number, hi: number): void {
 /** Pop `size` bits; 64-bit high half in c.mhi. */
 export function pop(c: Cpu, size: number): number {
   const sp = c.getSp();
-  const lin = stackLin(c, sp);
+  const lin = stackLin(c, sp, size >> 3, false);
   let v: number;
   if (size === 64) v = c.rd64(lin);
   else if (size === 32) v = c.rd32(lin);
@@ -192,7 +208,7 @@ export function peek(c: Cpu, size: number, off: number): number {
   let sp = c.getSp() + off;
   if (c.stackMode === 32) sp = sp >>> 0;
   else if (c.stackMode === 16) sp = sp & 0xffff;
-  const lin = stackLin(c, sp);
+  const lin = stackLin(c, sp, size >> 3, false);
   return size === 64 ? c.rd64(lin) : size === 32 ? c.rd32(lin) : c.rd16(lin);
 }
 

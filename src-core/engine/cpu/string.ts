@@ -39,31 +39,31 @@ export function execString(c: Cpu, ins: Instr): void {
     while (done < n) {
       switch (op) {
         case 0xa4: case 0xa5: { // MOVS
-          const v = readMem(c, size, c.segLin(srcSeg, si));
-          writeMem(c, size, c.segLin(ES, di), v, c.mhi);
+          const v = readMem(c, size, c.segLin(srcSeg, si, bytes));
+          writeMem(c, size, c.segLin(ES, di, bytes, true), v, c.mhi);
           si = wrapA(amask, si + step); di = wrapA(amask, di + step);
           break;
         }
         case 0xaa: case 0xab: // STOS
-          writeMem(c, size, c.segLin(ES, di), getReg(c, size, 0, 0), c.mhi);
+          writeMem(c, size, c.segLin(ES, di, bytes, true), getReg(c, size, 0, 0), c.mhi);
           di = wrapA(amask, di + step);
           break;
         case 0xac: case 0xad: { // LODS
-          const v = readMem(c, size, c.segLin(srcSeg, si));
+          const v = readMem(c, size, c.segLin(srcSeg, si, bytes));
           setReg(c, size, 0, 0, v, c.mhi);
           si = wrapA(amask, si + step);
           break;
         }
         case 0xa6: case 0xa7: { // CMPS: [rsi] - [rdi]
-          const a = readMem(c, size, c.segLin(srcSeg, si));
+          const a = readMem(c, size, c.segLin(srcSeg, si, bytes));
           const ah = c.mhi;
-          const b = readMem(c, size, c.segLin(ES, di));
+          const b = readMem(c, size, c.segLin(ES, di, bytes));
           alu(c, OP_CMP, size, a, ah, b, c.mhi);
           si = wrapA(amask, si + step); di = wrapA(amask, di + step);
           break;
         }
         case 0xae: case 0xaf: { // SCAS: rax - [rdi]
-          const b = readMem(c, size, c.segLin(ES, di));
+          const b = readMem(c, size, c.segLin(ES, di, bytes));
           const bh = c.mhi;
           alu(c, OP_CMP, size, getReg(c, size, 0, 0), c.mhi, b, bh);
           di = wrapA(amask, di + step);
@@ -72,7 +72,7 @@ export function execString(c: Cpu, ins: Instr): void {
         case 0x6c: case 0x6d: { // INS
           const port = c.rl[2]! & 0xffff;
           portAllowed(c, port, bytes > 4 ? 4 : bytes);
-          const lin = c.segLin(ES, di);
+          const lin = c.segLin(ES, di, bytes, true);
           c.checkWritable(lin);
           const v = c.io.read(port, (size === 8 ? 1 : size === 16 ? 2 : 4) as 1 | 2 | 4);
           writeMem(c, size === 64 ? 32 : size, lin, v | 0, 0);
@@ -82,7 +82,7 @@ export function execString(c: Cpu, ins: Instr): void {
         default: { // OUTS
           const port = c.rl[2]! & 0xffff;
           portAllowed(c, port, bytes > 4 ? 4 : bytes);
-          const v = readMem(c, size === 64 ? 32 : size, c.segLin(srcSeg, si));
+          const v = readMem(c, size === 64 ? 32 : size, c.segLin(srcSeg, si, bytes));
           c.io.write(port, (size === 8 ? 1 : size === 16 ? 2 : 4) as 1 | 2 | 4, v >>> 0 & (size === 8 ? 0xff : size === 16 ? 0xffff : 0xffffffff));
           si = wrapA(amask, si + step);
           break;

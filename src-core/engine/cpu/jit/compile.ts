@@ -3,8 +3,9 @@
 // stay lazy, memory goes through the inlined TLB fast path, and every instruction the
 // emitters do not handle runs through the interpreter's execute() from inside the function.
 //
-// Contract with the run loop (run-loop.ts): the function runs the whole block from c.rip and
-// returns how many instructions completed. It stops early, with RIP at the next instruction,
+// Contract with the run loop (run-loop.ts): the function first checks the block's bytes in
+// RAM (returning -1, having done nothing, when they changed), then runs the whole block from
+// c.rip and returns how many instructions completed. It stops early, with RIP at the next instruction,
 // when an instruction transfers control or leaves something to attend to (intCheck, exitReq,
 // halted), as the interpreter's block loop does. On a fault it records in c.jitDone how many
 // instructions completed before the faulting one and rethrows; c.ip0 is the faulting
@@ -20,7 +21,27 @@ import { execute, incDec, jumpTo } from '../exec.ts';
 import { Kind, emitInstr } from './emit-ops.ts';
 
 /** The interpreter functions compiled code calls. */
-const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo };
+const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo, interpret };
+
+/** The block loop's steps for a compiled block whose segments need checks (same contract). */
+function interpret(c: Cpu, instrs: readonly Instr[]): number {
+  const mode = c.codeMode;
+  let k = 0;
+  try {
+    for (; k < instrs.length; k++) {
+      const ins = instrs[k]!;
+      c.ip0 = c.rip;
+      const next = mode === 32 ? (c.rip + ins.len) >>> 0 : (c.rip + ins.len) & 0xffff;
+      c.rip = next;
+      execute(c, ins);
+      if (c.rip !== next || c.intCheck || c.exitReq || c.halted) return k + 1;
+    }
+  } catch (e) {
+    c.jitDone = k;
+    throw e;
+  }
+  return instrs.length;
+}
 
 export interface CompileStats {
   blocks: number;
@@ -38,6 +59,8 @@ export function blockSource(b: Block, minInlined = 1): string | null {
   let body = '';
   let off = 0;
   let inlined = 0;
+  // Segments the inlined code addresses without limit checks (32-bit code only).
+  let segs = 0;
   for (let k = 0; k < b.n; k++) {
     const ins: Instr = b.instrs[k]!;
     const start = at(off);
@@ -53,6 +76,7 @@ export function blockSource(b: Block, minInlined = 1): string | null {
       continue;
     }
     inlined++;
+    if (mode !== 64 && ins.hasModrm && ins.mod !== 3) segs |= 1 << (ins.seg >= 0 ? ins.seg : ins.defSeg);
     body += e.code;
     if (e.kind === Kind.Branch) {
       if (!last) throw new Error('a branch must end its block');
@@ -62,10 +86,22 @@ export function blockSource(b: Block, minInlined = 1): string | null {
     else if (e.mem) body += `if (c.intCheck || c.exitReq) { c.rip = ${next}; return ${k + 1}; }\n`;
   }
   if (inlined === 0 || inlined < minInlined) return null;
-  return 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
+  // A segment that is not flat needs limit checks (system/seg-limits.ts): interpret instead.
+  const guard = validation(b) + (segs !== 0 ? `if ((c.segChk & ${segs}) !== 0) return H.interpret(c, I);\n` : '');
+  return guard + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
     'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
     'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0;\n' +
     `try {\n${body}} catch (e) { c.jitDone = k; throw e; }\nreturn ${b.n};\n`;
+}
+
+/** The block's bytes baked in as constants and compared with RAM before anything runs
+ * (self-modifying code, DMA): the run loop then need not re-check a compiled block, and a
+ * stale one returns -1 without executing (the run loop rebuilds it). */
+function validation(b: Block): string {
+  const w0 = b.word0;
+  const checks: string[] = [];
+  for (let k = 0; k < b.nwords; k++) checks.push(`m[${w0 + k}] !== ${b.words[k]! | 0}`);
+  return `const m = c.ram32;\nif (${checks.join(' || ')}) return -1;\n`;
 }
 
 /** Compile `b` (sets b.jit); false when the block is not worth compiling. */

@@ -5,6 +5,7 @@ import type { Cpu } from '../cpu.ts';
 import { CS, EX_GP, EX_NP, SS, TWO32, VM, ES, DS, FS, GS } from '../constants.ts';
 import { DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setAccessed, setSegCache, loadSegment } from './segments.ts';
 import { push, pop } from '../operands.ts';
+import { refreshSegChecks } from './seg-limits.ts';
 
 function realModeCs(c: Cpu, sel: number): void {
   c.sSel[CS] = sel & 0xffff;
@@ -57,8 +58,27 @@ export function farJump(c: Cpu, sel: number, off: number, os = 32): void {
     c.rip = os === 16 || c.codeMode === 16 ? off & 0xffff : off >>> 0;
     return;
   }
+  const saved = saveCs(c);
   loadCodeSegment(c, sel, false);
+  checkTargetLimit(c, off, os, saved);
   setRip(c, off, os);
+}
+
+type CsCache = readonly [number, number, number, number];
+
+function saveCs(c: Cpu): CsCache {
+  return [c.sSel[CS]!, c.sBase[CS]!, c.sLimit[CS]!, c.sAttr[CS]!];
+}
+
+/** A far transfer's offset must lie inside the new CS (outside 64-bit mode): #GP(0) at the
+ * transferring instruction, with the old CS back in place. */
+function checkTargetLimit(c: Cpu, off: number, os: number, saved: CsCache): void {
+  if (c.codeMode === 64) return;
+  const o = os === 16 ? off & 0xffff : off >>> 0;
+  if (o > c.sLimit[CS]!) {
+    setSegCache(c, CS, saved[0], saved[1], saved[2], saved[3]);
+    c.fault(EX_GP, 0);
+  }
 }
 
 export function farCall(c: Cpu, sel: number, off: number, os: number): void {
@@ -137,4 +157,5 @@ export function nullInaccessibleSegments(c: Cpu): void {
       if (c.codeMode !== 64) c.sBase[s] = 0;
     }
   }
+  refreshSegChecks(c);
 }

@@ -4,6 +4,7 @@
 import type { Cpu } from '../cpu.ts';
 import { CS, EX_GP, EX_NP, EX_SS, LDTR, SS, TWO32, VM } from '../constants.ts';
 import { translate } from '../paging.ts';
+import { refreshSegChecks } from './seg-limits.ts';
 
 export function sysRead32(c: Cpu, lin: number): number {
   const po = lin & 0xfff;
@@ -78,6 +79,7 @@ export function setSegCache(c: Cpu, seg: number, sel: number, base: number, limi
   c.sLimit[seg] = limit;
   c.sAttr[seg] = attr;
   if (seg === CS || seg === SS) c.updateMode();
+  else refreshSegChecks(c);
 }
 
 /** MOV/POP/LxS to a data segment register or SS, with protected-mode checks. */
@@ -91,6 +93,7 @@ export function loadSegment(c: Cpu, seg: number, sel: number): void {
       c.sAttr[seg] = seg === CS ? 0xfb : 0xf3;
     }
     if (seg === SS || seg === CS) c.updateMode();
+    else refreshSegChecks(c);
     return;
   }
   const rpl = sel & 3;
@@ -105,6 +108,7 @@ export function loadSegment(c: Cpu, seg: number, sel: number): void {
     c.sBase[seg] = 0;
     c.sLimit[seg] = 0;
     c.sAttr[seg] = 0; // unusable
+    refreshSegChecks(c);
     return;
   }
   readDescriptor(c, sel);
