@@ -133,6 +133,16 @@ export class TcpConn {
     this.maybeFinished();
   }
 
+  /** Bytes from the host not yet acknowledged by the guest. */
+  get buffered(): number {
+    return this.sendBuf.length;
+  }
+
+  /** True while the host socket is paused because the guest is not taking data. */
+  get hostPaused(): boolean {
+    return this.paused;
+  }
+
   /** Drops the connection without telling the guest (the backend is closing). */
   destroy(): void {
     this.socket?.destroy();
@@ -192,7 +202,7 @@ export class TcpConn {
         ? seg.flags & ACK && seg.ack === seqAdd(this.iss, 1)
         : seqDiff(seg.seq, this.rcvNxt) >= 0 && seqDiff(seg.seq, this.rcvNxt) <= RECEIVE_BUFFER;
     if (!ok) return;
-    this.socket?.destroy();
+    this.abortHost(); // the guest's RST becomes an RST on the host connection
     this.finish();
   }
 
@@ -270,7 +280,7 @@ export class TcpConn {
     const zeroWindow = this.state === 'established' && this.sndWnd === 0;
     if (!zeroWindow && ++this.retries > MAX_RETRIES) {
       this.o.ctx.log(`tcp: ${this.describe()}: the guest stopped answering; reset`);
-      this.socket?.destroy();
+      this.abortHost();
       this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: RST | ACK });
       return this.finish();
     }
@@ -322,6 +332,13 @@ export class TcpConn {
     }
     this.socket?.destroy();
     this.finish();
+  }
+
+  private abortHost(): void {
+    const s = this.socket;
+    if (!s || s.destroyed) return;
+    if (s.connecting || s.pending) s.destroy();
+    else s.resetAndDestroy();
   }
 
   private maybeFinished(): void {

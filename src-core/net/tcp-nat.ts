@@ -29,6 +29,17 @@ export class TcpNat {
     return this.conns.size;
   }
 
+  /** Bytes held for the guest across connections, and connections whose host socket is paused. */
+  get buffered(): { bytes: number; paused: number } {
+    let bytes = 0;
+    let paused = 0;
+    for (const c of this.conns.values()) {
+      bytes += c.buffered;
+      if (c.hostPaused) paused++;
+    }
+    return { bytes, paused };
+  }
+
   /** A segment the guest sent from `src` to `dst`. */
   handle(src: number, dst: number, seg: TcpSegment): void {
     const k = key(src, seg.srcPort, dst, seg.dstPort);

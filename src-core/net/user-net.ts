@@ -48,6 +48,10 @@ export interface UserNet extends NetBackend {
   /** Host ports listened on, by rule name. */
   readonly forwardedPorts: ReadonlyMap<string, number>;
   readonly tcpConnections: number;
+  /** Bytes from host sockets waiting for the guest to acknowledge them. */
+  readonly tcpBuffered: number;
+  /** Connections whose host socket is paused (the guest's window is full). */
+  readonly tcpPaused: number;
   readonly udpFlows: number;
 }
 
@@ -107,6 +111,14 @@ class UserNetwork implements UserNet, NetContext {
 
   get tcpConnections(): number {
     return this.tcp.connectionCount;
+  }
+
+  get tcpBuffered(): number {
+    return this.tcp.buffered.bytes;
+  }
+
+  get tcpPaused(): number {
+    return this.tcp.buffered.paused;
   }
 
   get udpFlows(): number {
