@@ -10,6 +10,7 @@ Cpu.defaultJitThreshold = 1;
 Cpu.defaultJitMinInlined = 1;
 const before = jitStats.blocks;
 await import('./protected-limits.test.ts');
+await import('./protected-gates.test.ts');
 afterAll(() => {
   expect(jitStats.blocks - before).toBeGreaterThan(5);
 });

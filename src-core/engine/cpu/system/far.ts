@@ -1,11 +1,13 @@
 // Far JMP / CALL / RET: loading CS with the protected-mode checks, returns to an outer
-// privilege level (which also pops SS:SP). Call gates and task switches are not implemented
-// (they raise #GP, see the report).
+// privilege level (which also pops SS:SP), and dispatch of transfers through system
+// descriptors: call gates (call-gate.ts) and task gates / TSS descriptors (task-switch.ts).
 import type { Cpu } from '../cpu.ts';
-import { CS, EX_GP, EX_NP, SS, TWO32, VM, ES, DS, FS, GS } from '../constants.ts';
+import { CS, EFER_LMA, EX_GP, EX_NP, SS, TWO32, VM, ES, DS, FS, GS } from '../constants.ts';
 import { DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setAccessed, setSegCache, loadSegment } from './segments.ts';
 import { push, pop } from '../operands.ts';
 import { refreshSegChecks } from './seg-limits.ts';
+import { gateTransfer } from './call-gate.ts';
+import { taskTransfer } from './task-switch.ts';
 
 function realModeCs(c: Cpu, sel: number): void {
   c.sSel[CS] = sel & 0xffff;
@@ -58,16 +60,49 @@ export function farJump(c: Cpu, sel: number, off: number, os = 32): void {
     c.rip = os === 16 || c.codeMode === 16 ? off & 0xffff : off >>> 0;
     return;
   }
+  if (systemTarget(c, sel)) {
+    systemTransfer(c, sel, false, os);
+    return;
+  }
   const saved = saveCs(c);
   loadCodeSegment(c, sel, false);
   checkTargetLimit(c, off, os, saved);
   setRip(c, off, os);
 }
 
+/** Reads the descriptor of a non-null `sel`; true when it is a system descriptor (gate, TSS). */
+function systemTarget(c: Cpu, sel: number): boolean {
+  if ((sel & 0xfffc) === 0) return false;
+  readDescriptor(c, sel);
+  return (DHI & 0x1000) === 0;
+}
+
+/** JMP/CALL through a call gate, task gate or TSS descriptor (read by systemTarget). */
+function systemTransfer(c: Cpu, sel: number, isCall: boolean, os: number): void {
+  const lo = DLO, hi = DHI;
+  const type = (hi >> 8) & 0xf;
+  const long = (c.efer & EFER_LMA) !== 0;
+  if (type === 0xc || (type === 4 && !long)) {
+    gateTransfer(c, sel, lo, hi, isCall);
+    return;
+  }
+  // Task switches do not exist in long mode.
+  if (!long && (type === 5 || type === 1 || type === 9)) {
+    taskTransfer(c, sel, lo, hi, isCall ? 'call' : 'jmp');
+    return;
+  }
+  void os;
+  c.fault(EX_GP, sel & 0xfffc);
+}
+
 type CsCache = readonly [number, number, number, number];
 
-function saveCs(c: Cpu): CsCache {
+export function saveCs(c: Cpu): CsCache {
   return [c.sSel[CS]!, c.sBase[CS]!, c.sLimit[CS]!, c.sAttr[CS]!];
+}
+
+export function restoreCs(c: Cpu, saved: CsCache): void {
+  setSegCache(c, CS, saved[0], saved[1], saved[2], saved[3]);
 }
 
 /** A far transfer's offset must lie inside the new CS (outside 64-bit mode): #GP(0) at the
@@ -76,7 +111,7 @@ function checkTargetLimit(c: Cpu, off: number, os: number, saved: CsCache): void
   if (c.codeMode === 64) return;
   const o = os === 16 ? off & 0xffff : off >>> 0;
   if (o > c.sLimit[CS]!) {
-    setSegCache(c, CS, saved[0], saved[1], saved[2], saved[3]);
+    restoreCs(c, saved);
     c.fault(EX_GP, 0);
   }
 }
@@ -92,15 +127,20 @@ export function farCall(c: Cpu, sel: number, off: number, os: number): void {
     c.rip = os === 16 ? off & 0xffff : off >>> 0;
     return;
   }
+  if (systemTarget(c, sel)) {
+    systemTransfer(c, sel, true, os);
+    return;
+  }
   const sp = c.getSp();
-  const savedCs = [c.sSel[CS]!, c.sBase[CS]!, c.sLimit[CS]!, c.sAttr[CS]!] as const;
+  const savedCs = saveCs(c);
   loadCodeSegment(c, sel, false);
+  checkTargetLimit(c, off, os, savedCs);
   try {
     // Push with the old stack (same privilege: SS unchanged).
     push(c, size, retCs, 0);
     push(c, size, retIp % TWO32 | 0, Math.floor(retIp / TWO32));
   } catch (e) {
-    setSegCache(c, CS, savedCs[0], savedCs[1], savedCs[2], savedCs[3]);
+    restoreCs(c, savedCs);
     c.setSp(sp);
     throw e;
   }
@@ -116,33 +156,42 @@ export function farReturn(c: Cpu, os: number, extra: number): void {
     c.setSp(c.getSp() + extra);
     return;
   }
-  const spBefore = c.getSp();
+  const spLo = c.rl[4]!, spHi = c.rh[4]!;
   const ip = pop(c, os);
   const iph = c.mhi;
   const cs = pop(c, os) & 0xffff;
-  const oldCpl = c.cpl;
+  // Return to an outer level: SS:SP follow the parameters on the old stack; they are read
+  // at the old privilege, before CS changes.
+  const outer = (cs & 3) > c.cpl;
+  let sp = 0, sph = 0, ss = 0;
+  if (outer) {
+    c.setSp(c.getSp() + extra);
+    sp = pop(c, os);
+    sph = c.mhi;
+    ss = pop(c, os) & 0xffff;
+  }
+  const savedCs = saveCs(c);
+  let target: number;
   try {
     loadCodeSegment(c, cs, true);
+    if (c.codeMode === 64) target = iph * TWO32 + (ip >>> 0);
+    else {
+      target = os === 16 ? ip & 0xffff : ip >>> 0;
+      if (target > c.sLimit[CS]!) c.fault(EX_GP, 0);
+    }
+    if (outer) loadSegment(c, SS, ss);
   } catch (e) {
-    c.setSp(spBefore);
+    restoreCs(c, savedCs);
+    c.rl[4] = spLo;
+    c.rh[4] = spHi;
     throw e;
   }
-  const target = os === 64 ? iph * TWO32 + (ip >>> 0) : os === 32 ? ip >>> 0 : ip & 0xffff;
-  if (c.cpl > oldCpl) {
-    // Return to an outer level: pop SS:SP from the old stack (after the extra bytes).
-    c.stackMode = c.codeMode === 64 ? 64 : c.stackMode;
-    c.setSp(c.getSp() + extra);
-    const sp = pop(c, os);
-    const sph = c.mhi;
-    const ss = pop(c, os) & 0xffff;
-    const savedCpl = c.cpl;
-    loadSegment(c, SS, ss);
-    c.cpl = savedCpl;
+  if (outer) {
     if (os === 64) { c.rl[4] = sp; c.rh[4] = sph; } else c.setSp(os === 32 ? sp >>> 0 : sp & 0xffff);
     nullInaccessibleSegments(c);
   }
-  c.rip = c.codeMode === 64 ? target : target;
-  c.setSp(c.getSp() + (c.cpl > oldCpl ? extra : extra));
+  c.rip = target;
+  c.setSp(c.getSp() + extra);
 }
 
 /** After a return to an outer level, data segments the new CPL may not use become null. */

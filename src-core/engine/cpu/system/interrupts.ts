@@ -11,6 +11,7 @@ import { writeFlags } from '../exec.ts';
 import { DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setSegCache, sysRead32, sysRead16, loadSegment } from './segments.ts';
 import { loadCodeSegment, nullInaccessibleSegments } from './far.ts';
 import { pop, push } from '../operands.ts';
+import { taskGateInterrupt, taskReturn } from './task-switch.ts';
 
 export type EventKind = 'fault' | 'trap' | 'ext' | 'int' | 'int3' | 'int1' | 'nmi';
 
@@ -121,7 +122,12 @@ export function deliverInterrupt(c: Cpu, vec: number, code: number, kind: EventK
     if (gdpl < c.cpl && kind !== 'int1') c.fault(EX_GP, vec * 8 + 2);
   }
   if (!(ghi & 0x8000)) c.fault(EX_NP, vec * 8 + 2 + ext);
-  if (gtype !== 0x0e && gtype !== 0x0f && gtype !== 0x06 && gtype !== 0x07) c.fault(EX_GP, vec * 8 + 2 + ext); // task gates unsupported
+  if (gtype === 0x05) {
+    // Task gate: the handler is a whole task (its own stack, registers, CR3).
+    taskGateInterrupt(c, glo >>> 16, code, ext);
+    return;
+  }
+  if (gtype !== 0x0e && gtype !== 0x0f && gtype !== 0x06 && gtype !== 0x07) c.fault(EX_GP, vec * 8 + 2 + ext);
   const gate32 = (gtype & 8) !== 0;
   const size = gate32 ? 32 : 16;
   const sel = glo >>> 16;
@@ -278,7 +284,10 @@ export function iret(c: Cpu, os: number): void {
     c.flags = (c.flags & ~(IOPL | VM)) | keep;
     return;
   }
-  if (c.flags & NT && !(c.efer & EFER_LMA)) c.fault(EX_GP, 0); // task return: not implemented
+  if (c.flags & NT && !(c.efer & EFER_LMA)) {
+    taskReturn(c);
+    return;
+  }
   const spBefore = c.rl[4]!;
   const spBeforeHi = c.rh[4]!;
   const ip = pop(c, os);
