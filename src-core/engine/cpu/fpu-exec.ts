@@ -1,318 +1,439 @@
-// x87 instructions (D8-DF). Arithmetic runs in double precision (see fpu.ts). Exceptions are
-// reported in the status word as masked; unmasked x87 exceptions are not delivered.
+// x87 instructions (D8-DF) on 80-bit registers. Exceptions set the status word flags; an
+// unmasked one sets ES/B, leaves the destination alone where the x87 does (IE, DE, ZE) and
+// faults the next waiting x87 instruction with #MF (Fpu.checkPending).
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
-import { CF, EX_NM, PF, ZF, TWO32 } from './constants.ts';
+import { CF, EX_NM, EX_UD, PF, ZF } from './constants.ts';
 import { cond, getFlags, setArith } from './flags.ts';
 import { memLin, setReg } from './operands.ts';
-import { fromExtended, toExtended } from './fpu.ts';
+import type { F80 } from './float80/core.ts';
+import { DBL, Flags, INDEFINITE, SGL, extFormat } from './float80/core.ts';
+import { add, div, mul, sqrt } from './float80/arith.ts';
+import { BCD_INDEFINITE, fromBcd, fromF32, fromF64, fromInt, toBcd, toIeee, toInt } from './float80/convert.ts';
+import { atan2, constant, f2xm1, fyl2x, fyl2xp1, outOfRange, sinCos, tan } from './float80/transcend.ts';
+import { SW_B, SW_C1, SW_C2, SW_ES } from './fpu.ts';
+import type { Fpu } from './fpu.ts';
+import { fromWords, regWords } from './fpu.ts';
+import { CMP_EQ, CMP_LT, CMP_UN, commit, compare, fprem, frndint, fscale, fxam, fxtract, overflow, pushChecked, setCc, underflow } from './fpu-ops.ts';
+import { fldenv, frstor, fsave, fstenv } from './fpu-env.ts';
 
-const F32 = new Float32Array(1);
-const I32 = new Int32Array(F32.buffer);
-const F64 = new Float64Array(1);
-const I64 = new Int32Array(F64.buffer);
-
-function readF32(c: Cpu, lin: number): number {
-  I32[0] = c.rd32(lin);
-  return F32[0]!;
-}
-function readF64(c: Cpu, lin: number): number {
-  I64[0] = c.rd32(lin);
-  I64[1] = c.rd32(lin + 4);
-  return F64[0]!;
-}
-function writeF32(c: Cpu, lin: number, v: number): void {
-  F32[0] = v;
-  c.wr32(lin, I32[0]!);
-}
-function writeF64(c: Cpu, lin: number, v: number): void {
-  F64[0] = v;
-  c.wr64(lin, I64[0]!, I64[1]!);
-}
-
-/** Round per the control word's RC field. */
-function roundRc(cw: number, v: number): number {
-  switch ((cw >> 10) & 3) {
-    case 0: { // nearest even
-      const f = Math.floor(v);
-      const d = v - f;
-      if (d > 0.5) return f + 1;
-      if (d < 0.5) return f;
-      return f % 2 === 0 ? f : f + 1;
-    }
-    case 1: return Math.floor(v);
-    case 2: return Math.ceil(v);
-    default: return Math.trunc(v);
+/** kind: 0 add, 1 mul, 4 sub (a - b), 5 subr (b - a), 6 div (a / b), 7 divr (b / a). */
+function calc(kind: number, a: F80, b: F80, cw: number, fl: Flags): F80 {
+  const fmt = extFormat(cw);
+  switch (kind) {
+    case 0: return add(a, b, false, fmt, cw, fl);
+    case 1: return mul(a, b, fmt, cw, fl);
+    case 4: return add(a, b, true, fmt, cw, fl);
+    case 5: return add(b, a, true, fmt, cw, fl);
+    case 6: return div(a, b, fmt, cw, fl);
+    default: return div(b, a, fmt, cw, fl);
   }
 }
 
-function arith(op: number, a: number, b: number): number {
-  switch (op) {
-    case 0: return a + b;
-    case 1: return a * b;
-    case 4: return a - b;
-    case 5: return b - a;
-    case 6: return a / b;
-    default: return b / a;
+/** ST(dst) = a op b (then pop); a null operand is an empty register (stack underflow). */
+function arith(f: Fpu, kind: number, dst: number, a: F80 | null, b: F80 | null, pop: boolean, fl: Flags): void {
+  if (a === null || b === null) {
+    if (underflow(f)) { f.set(dst, INDEFINITE); if (pop) f.pop(); }
+    return;
   }
+  const r = calc(kind, a, b, f.cw, fl);
+  if (!commit(f, fl)) return;
+  f.set(dst, r);
+  if (pop) f.pop();
 }
 
-function compare(c: Cpu, a: number, b: number): void {
+const st = (f: Fpu, i: number): F80 | null => (f.isEmpty(i) ? null : f.get(i));
+
+/** FCOM family: condition codes (or EFLAGS for FCOMI) from a vs b, then `pops` pops. */
+function fcom(c: Cpu, a: F80 | null, b: F80 | null, quietNaNs: boolean, pops: number, eflags: boolean, fl = new Flags()): void {
   const f = c.fpu;
-  f.sw &= ~0x4500;
-  if (Number.isNaN(a) || Number.isNaN(b)) f.sw |= 0x4500;
-  else if (a < b) f.sw |= 0x100;
-  else if (a === b) f.sw |= 0x4000;
+  let r: number;
+  if (a === null || b === null) {
+    if (!underflow(f)) return;
+    r = CMP_UN;
+  } else {
+    r = compare(a, b, quietNaNs, fl);
+    if (!commit(f, fl)) return;
+  }
+  if (eflags) {
+    // ZF PF CF from the comparison; OF, SF and AF cleared.
+    const base = getFlags(c) & ~(ZF | PF | CF | 0x800 | 0x80 | 0x10);
+    const fz = r === CMP_UN ? ZF | PF | CF : r === CMP_LT ? CF : r === CMP_EQ ? ZF : 0;
+    setArith(c, base | fz); // C1 is left alone
+  } else setCc(f, r);
+  for (let i = 0; i < pops; i++) f.pop();
 }
 
-function comi(c: Cpu, a: number, b: number): void {
-  const base = getFlags(c) & ~(ZF | PF | CF);
-  let f = 0;
-  if (Number.isNaN(a) || Number.isNaN(b)) f = ZF | PF | CF;
-  else if (a < b) f = CF;
-  else if (a === b) f = ZF;
-  setArith(c, (base & 0x8d4) | f); // OF, SF, AF cleared
+function loadOperand(c: Cpu, op: number, lin: number, fl: Flags): F80 {
+  switch (op) {
+    case 0xd8: return fromF32(c.rd32(lin), fl, true);
+    case 0xdc: return fromF64(c.rd32(lin), c.rd32(lin + 4), fl, true);
+    case 0xda: return fromInt(BigInt(c.rd32(lin) | 0));
+    default: return fromInt(BigInt((c.rd16(lin) << 16) >> 16));
+  }
 }
 
-function intStore(c: Cpu, lin: number, bits: number, v: number): void {
-  const r = roundRc(c.fpu.cw, v);
-  const lim = Math.pow(2, bits - 1);
-  const bad = !Number.isFinite(r) || r >= lim || r < -lim;
-  if (bad) c.fpu.sw |= 1;
-  if (bits === 16) c.wr16(lin, bad ? 0x8000 : r & 0xffff);
-  else if (bits === 32) c.wr32(lin, bad ? 0x80000000 | 0 : r | 0);
-  else if (bad) c.wr64(lin, 0, 0x80000000 | 0);
-  else c.wr64(lin, (((r % TWO32) + TWO32) % TWO32) | 0, Math.floor(r / TWO32) | 0);
+/** FST/FSTP m32/m64. */
+function storeReal(c: Cpu, lin: number, dbl: boolean, pop: boolean): void {
+  const f = c.fpu;
+  if (dbl) c.checkWritable(lin + 7); else c.checkWritable(lin + 3);
+  let bits: bigint | null;
+  if (f.isEmpty(0)) {
+    if (!underflow(f)) return;
+    bits = dbl ? 0xfff8000000000000n : 0xffc00000n;
+  } else {
+    const fl = new Flags();
+    bits = toIeee(f.get(0), dbl ? DBL : SGL, f.cw, fl);
+    if (!commit(f, fl) || bits === null) return;
+  }
+  if (dbl) c.wr64(lin, Number(bits & 0xffffffffn) | 0, Number(bits >> 32n) | 0);
+  else c.wr32(lin, Number(bits) | 0);
+  if (pop) f.pop();
 }
 
-const CONSTS = [1, Math.log2(10), Math.LOG2E, Math.PI, Math.log10(2), Math.LN2, 0];
+/** FIST/FISTP/FISTTP m16/m32/m64. */
+function storeInt(c: Cpu, lin: number, bits: number, pop: boolean, truncate: boolean): void {
+  const f = c.fpu;
+  c.checkWritable(lin + bits / 8 - 1);
+  let v: bigint | null;
+  if (f.isEmpty(0)) {
+    if (!underflow(f)) return;
+    v = null;
+  } else {
+    const fl = new Flags();
+    v = toInt(f.get(0), bits, f.cw, truncate, fl);
+    if (!commit(f, fl)) return;
+  }
+  const u = v === null ? 1n << BigInt(bits - 1) : BigInt.asUintN(bits, v); // integer indefinite
+  if (bits === 16) c.wr16(lin, Number(u));
+  else if (bits === 32) c.wr32(lin, Number(u) | 0);
+  else c.wr64(lin, Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0);
+  if (pop) f.pop();
+}
+
+function storeBytes(c: Cpu, lin: number, b: Uint8Array): void {
+  c.checkWritable(lin + b.length - 1);
+  for (let i = 0; i < b.length; i++) c.wr8(lin + i, b[i]!);
+}
+
+function pushLoaded(c: Cpu, v: F80, fl: Flags): void {
+  const f = c.fpu;
+  if (!f.isEmpty(7)) { if (overflow(f)) f.push(INDEFINITE); return; }
+  if (!commit(f, fl)) return;
+  f.push(v);
+}
+
+/** Instructions that do not check for pending exceptions (the FN- forms). */
+function noWait(ins: Instr): boolean {
+  const op = ins.op;
+  if (ins.mod !== 3) return (op === 0xd9 || op === 0xdd) && ins.ext >= 6;
+  return (op === 0xdb && ins.ext === 4) || (op === 0xdf && ins.ext === 4 && (ins.rm & 7) === 0);
+}
 
 export function execFpu(c: Cpu, ins: Instr): void {
   if (c.cr0 & 0xc) c.fault(EX_NM); // EM or TS
   const f = c.fpu;
+  if (!noWait(ins)) f.checkPending(c);
+  if (ins.mod !== 3) execMem(c, ins, memLin(c, ins));
+  else execReg(c, ins);
+}
+
+function execMem(c: Cpu, ins: Instr, lin: number): void {
+  const f = c.fpu;
   const op = ins.op;
   const ext = ins.ext;
-  const rm = ins.rm & 7;
-  if (ins.mod !== 3) {
-    const lin = memLin(c, ins);
-    switch (op) {
-      case 0xd8: case 0xdc: case 0xda: case 0xde: {
-        const v = op === 0xd8 ? readF32(c, lin) : op === 0xdc ? readF64(c, lin) : op === 0xda ? c.rd32(lin) : (c.rd16(lin) << 16) >> 16;
-        if (ext === 2 || ext === 3) { compare(c, f.get(0), v); if (ext === 3) f.pop(); }
-        else f.set(0, arith(ext, f.get(0), v));
-        return;
-      }
-      case 0xd9:
-        switch (ext) {
-          case 0: f.push(readF32(c, lin)); return;
-          case 2: writeF32(c, lin, f.get(0)); return;
-          case 3: writeF32(c, lin, f.get(0)); f.pop(); return;
-          case 4: fldenv(c, lin, ins.osize); return;
-          case 5: f.cw = c.rd16(lin); return;
-          case 6: fstenv(c, lin, ins.osize); return;
-          case 7: c.wr16(lin, f.cw); return;
-          default: c.fault(6);
-        }
-        return;
-      case 0xdb:
-        switch (ext) {
-          case 0: f.push(c.rd32(lin)); return;
-          case 2: intStore(c, lin, 32, f.get(0)); return;
-          case 3: intStore(c, lin, 32, f.get(0)); f.pop(); return;
-          case 5: f.push(fromExtended(c.rd32(lin), c.rd32(lin + 4), c.rd16(lin + 8))); return;
-          case 7: { const [a, b, e] = toExtended(f.get(0)); c.checkWritable(lin + 9); c.wr32(lin, a); c.wr32(lin + 4, b); c.wr16(lin + 8, e); f.pop(); return; }
-          default: c.fault(6);
-        }
-        return;
-      case 0xdd:
-        switch (ext) {
-          case 0: f.push(readF64(c, lin)); return;
-          case 2: writeF64(c, lin, f.get(0)); return;
-          case 3: writeF64(c, lin, f.get(0)); f.pop(); return;
-          case 4: frstor(c, lin, ins.osize); return;
-          case 6: fsave(c, lin, ins.osize); return;
-          case 7: c.wr16(lin, f.statusWord()); return;
-          default: c.fault(6);
-        }
-        return;
-      case 0xdf:
-        switch (ext) {
-          case 0: f.push((c.rd16(lin) << 16) >> 16); return;
-          case 2: intStore(c, lin, 16, f.get(0)); return;
-          case 3: intStore(c, lin, 16, f.get(0)); f.pop(); return;
-          case 5: { const lo = c.rd32(lin); const hi = c.rd32(lin + 4); f.push(hi * TWO32 + (lo >>> 0)); return; }
-          case 7: intStore(c, lin, 64, f.get(0)); f.pop(); return;
-          default: c.fault(6); // FBLD/FBSTP not implemented
-        }
-        return;
-    }
-    return;
-  }
-  // Register forms.
   switch (op) {
-    case 0xd8:
-      if (ext === 2 || ext === 3) { compare(c, f.get(0), f.get(rm)); if (ext === 3) f.pop(); }
-      else f.set(0, arith(ext, f.get(0), f.get(rm)));
-      return;
-    case 0xdc: case 0xde: {
-      // ST(i) = ST(i) op ST(0); DC/DE swap the sense of SUB/SUBR, DIV/DIVR.
-      if (op === 0xde && ext === 3 && rm === 1) { compare(c, f.get(0), f.get(1)); f.pop(); f.pop(); return; } // FCOMPP
-      if (ext === 2 || ext === 3) { compare(c, f.get(0), f.get(rm)); if (ext === 3) f.pop(); return; }
-      const e = ext >= 4 ? ext ^ 1 : ext;
-      f.set(rm, arith(e, f.get(rm), f.get(0)));
-      if (op === 0xde) f.pop();
+    case 0xd8: case 0xdc: case 0xda: case 0xde: {
+      const fl = new Flags();
+      const v = loadOperand(c, op, lin, fl);
+      if (ext === 2 || ext === 3) { fcom(c, st(f, 0), v, false, ext - 2, false, fl); return; }
+      arith(f, ext, 0, st(f, 0), v, false, fl);
       return;
     }
     case 0xd9:
       switch (ext) {
-        case 0: f.push(f.get(rm)); return;
-        case 1: { const t = f.get(0); f.set(0, f.get(rm)); f.set(rm, t); return; }
-        case 2: return; // FNOP
-        case 4:
-          switch (rm) {
-            case 0: f.set(0, -f.get(0)); return;
-            case 1: f.set(0, Math.abs(f.get(0))); return;
-            case 4: compare(c, f.get(0), 0); return;
-            case 5: fxam(c); return;
-            default: c.fault(6);
-          }
-          return;
-        case 5: if (rm === 7) c.fault(6); f.push(CONSTS[rm]!); return;
-        case 6:
-          switch (rm) {
-            case 0: f.set(0, Math.pow(2, f.get(0)) - 1); return; // F2XM1
-            case 1: { const v = f.get(1) * Math.log2(f.get(0)); f.pop(); f.set(0, v); return; } // FYL2X
-            case 2: f.set(0, Math.tan(f.get(0))); f.push(1); f.sw &= ~0x400; return; // FPTAN
-            case 3: { const v = Math.atan2(f.get(1), f.get(0)); f.pop(); f.set(0, v); return; } // FPATAN
-            case 4: { const v = f.get(0); const e = v === 0 ? -Infinity : Math.floor(Math.log2(Math.abs(v))); f.set(0, e); f.push(v / Math.pow(2, e)); return; } // FXTRACT
-            case 5: case 0 + 5: { fprem(c, true); return; } // FPREM1
-            case 6: f.top = (f.top - 1) & 7; return; // FDECSTP
-            default: f.top = (f.top + 1) & 7; return; // FINCSTP
-          }
-        case 7:
-          switch (rm) {
-            case 0: fprem(c, false); return;
-            case 1: { const v = f.get(1) * Math.log2(f.get(0) + 1); f.pop(); f.set(0, v); return; } // FYL2XP1
-            case 2: f.set(0, Math.sqrt(f.get(0))); return;
-            case 3: { const v = f.get(0); f.set(0, Math.sin(v)); f.push(Math.cos(v)); f.sw &= ~0x400; return; }
-            case 4: f.set(0, roundRc(f.cw, f.get(0))); return;
-            case 5: f.set(0, f.get(0) * Math.pow(2, Math.trunc(f.get(1)))); return; // FSCALE
-            case 6: f.set(0, Math.sin(f.get(0))); f.sw &= ~0x400; return;
-            default: f.set(0, Math.cos(f.get(0))); f.sw &= ~0x400; return;
-          }
-        default: c.fault(6);
+        case 0: { const fl = new Flags(); pushLoaded(c, fromF32(c.rd32(lin), fl), fl); return; }
+        case 2: storeReal(c, lin, false, false); return;
+        case 3: storeReal(c, lin, false, true); return;
+        case 4: fldenv(c, lin, ins.osize); return;
+        case 5: fldcw(f, c.rd16(lin)); return;
+        case 6: fstenv(c, lin, ins.osize); return;
+        case 7: c.wr16(lin, f.cw); return;
+        default: c.fault(EX_UD);
       }
-      return;
-    case 0xda:
-      if (ext === 5 && rm === 1) { compare(c, f.get(0), f.get(1)); f.pop(); f.pop(); return; } // FUCOMPP
-      if (ext < 4) { // FCMOVB/E/BE/U
-        const cc = [2, 4, 6, 10][ext]!;
-        if (cond(c, cc)) f.set(0, f.get(rm));
-        return;
-      }
-      c.fault(6);
       return;
     case 0xdb:
-      if (ext < 4) { // FCMOVNB/NE/NBE/NU
-        const cc = [3, 5, 7, 11][ext]!;
-        if (cond(c, cc)) f.set(0, f.get(rm));
-        return;
+      switch (ext) {
+        case 0: pushLoaded(c, fromInt(BigInt(c.rd32(lin) | 0)), new Flags()); return;
+        case 1: storeInt(c, lin, 32, true, true); return; // FISTTP
+        case 2: storeInt(c, lin, 32, false, false); return;
+        case 3: storeInt(c, lin, 32, true, false); return;
+        case 5: pushLoaded(c, fromWords(c.rd32(lin), c.rd32(lin + 4), c.rd16(lin + 8)), new Flags()); return;
+        case 7: {
+          c.checkWritable(lin + 9);
+          let v: F80 = INDEFINITE;
+          if (f.isEmpty(0)) { if (!underflow(f)) return; } else v = f.get(0);
+          const [a, b, e] = regWords(v);
+          c.wr32(lin, a); c.wr32(lin + 4, b); c.wr16(lin + 8, e);
+          f.sw &= ~SW_C1;
+          f.pop();
+          return;
+        }
+        default: c.fault(EX_UD);
       }
-      if (ext === 4) {
-        if (rm === 2) { f.sw &= 0x7f00; return; } // FNCLEX
-        if (rm === 3) { f.reset(); return; } // FNINIT
-        return; // FENI/FDISI/FSETPM: no-ops
-      }
-      if (ext === 5 || ext === 6) { comi(c, f.get(0), f.get(rm)); return; } // FUCOMI / FCOMI
-      c.fault(6);
       return;
     case 0xdd:
       switch (ext) {
-        case 0: f.tag[(f.top + rm) & 7] = 3; return; // FFREE
-        case 2: f.set(rm, f.get(0)); return; // FST
-        case 3: f.set(rm, f.get(0)); f.pop(); return; // FSTP
-        case 4: compare(c, f.get(0), f.get(rm)); return; // FUCOM
-        case 5: compare(c, f.get(0), f.get(rm)); f.pop(); return; // FUCOMP
-        default: c.fault(6);
+        case 0: { const fl = new Flags(); pushLoaded(c, fromF64(c.rd32(lin), c.rd32(lin + 4), fl), fl); return; }
+        case 1: storeInt(c, lin, 64, true, true); return; // FISTTP
+        case 2: storeReal(c, lin, true, false); return;
+        case 3: storeReal(c, lin, true, true); return;
+        case 4: frstor(c, lin, ins.osize); return;
+        case 6: fsave(c, lin, ins.osize); return;
+        case 7: c.wr16(lin, f.statusWord()); return;
+        default: c.fault(EX_UD);
+      }
+      return;
+    case 0xdf:
+      switch (ext) {
+        case 0: pushLoaded(c, fromInt(BigInt((c.rd16(lin) << 16) >> 16)), new Flags()); return;
+        case 1: storeInt(c, lin, 16, true, true); return; // FISTTP
+        case 2: storeInt(c, lin, 16, false, false); return;
+        case 3: storeInt(c, lin, 16, true, false); return;
+        case 4: { // FBLD
+          const b = new Uint8Array(10);
+          for (let i = 0; i < 10; i++) b[i] = c.rd8(lin + i);
+          pushLoaded(c, fromBcd(b), new Flags());
+          return;
+        }
+        case 5: { const lo = c.rd32(lin); const hi = c.rd32(lin + 4); pushLoaded(c, fromInt((BigInt(hi | 0) << 32n) | BigInt(lo >>> 0)), new Flags()); return; }
+        case 6: { // FBSTP
+          c.checkWritable(lin + 9);
+          let b: Uint8Array | null = BCD_INDEFINITE;
+          if (f.isEmpty(0)) { if (!underflow(f)) return; } else {
+            const fl = new Flags();
+            b = toBcd(f.get(0), f.cw, fl);
+            if (!commit(f, fl)) return;
+          }
+          storeBytes(c, lin, b ?? BCD_INDEFINITE);
+          f.pop();
+          return;
+        }
+        case 7: storeInt(c, lin, 64, true, false); return;
+      }
+      return;
+  }
+}
+
+/** FLDCW: a newly unmasked pending flag makes the exception pending (ES/B). */
+function fldcw(f: Fpu, cw: number): void {
+  f.cw = cw & 0x1f7f | 0x40;
+  if (f.sw & ~f.cw & 0x3f) f.sw |= SW_ES | SW_B;
+  else f.sw &= ~(SW_ES | SW_B);
+}
+
+function execReg(c: Cpu, ins: Instr): void {
+  const f = c.fpu;
+  const op = ins.op;
+  const ext = ins.ext;
+  const rm = ins.rm & 7;
+  switch (op) {
+    case 0xd8:
+      if (ext === 2 || ext === 3) { fcom(c, st(f, 0), st(f, rm), false, ext - 2, false); return; }
+      arith(f, ext, 0, st(f, 0), st(f, rm), false, new Flags());
+      return;
+    case 0xdc: case 0xde: {
+      // ST(i) = ST(i) op ST(0); DC/DE swap the sense of SUB/SUBR, DIV/DIVR.
+      if (op === 0xde && ext === 3) { if (rm !== 1) c.fault(EX_UD); fcom(c, st(f, 0), st(f, 1), false, 2, false); return; } // FCOMPP
+      if (ext === 2 || ext === 3) { fcom(c, st(f, 0), st(f, rm), false, ext - 2 + (op === 0xde ? 1 : 0), false); return; }
+      const k = ext >= 4 ? ext ^ 1 : ext;
+      arith(f, k, rm, st(f, rm), st(f, 0), op === 0xde, new Flags());
+      return;
+    }
+    case 0xd9: execD9(c, ext, rm); return;
+    case 0xda:
+      if (ext === 5 && rm === 1) { fcom(c, st(f, 0), st(f, 1), true, 2, false); return; } // FUCOMPP
+      if (ext < 4) { fcmov(c, [2, 4, 6, 10][ext]!, rm); return; } // FCMOVB/E/BE/U
+      c.fault(EX_UD);
+      return;
+    case 0xdb:
+      if (ext < 4) { fcmov(c, [3, 5, 7, 11][ext]!, rm); return; } // FCMOVNB/NE/NBE/NU
+      if (ext === 4) {
+        if (rm === 2) { f.sw &= 0x7f00; return; } // FNCLEX
+        if (rm === 3) { f.reset(); return; } // FNINIT
+        if (rm < 5) return; // FENI/FDISI/FSETPM: no-ops
+        c.fault(EX_UD);
+      }
+      if (ext === 5 || ext === 6) { fcom(c, st(f, 0), st(f, rm), ext === 5, 0, true); return; } // FUCOMI / FCOMI
+      c.fault(EX_UD);
+      return;
+    case 0xdd:
+      switch (ext) {
+        case 0: f.tag[f.phys(rm)] = 3; f.sw &= ~SW_C1; return; // FFREE
+        case 2: case 3: { // FST / FSTP ST(i)
+          let v: F80 = INDEFINITE;
+          if (f.isEmpty(0)) { if (!underflow(f)) return; } else v = f.get(0);
+          f.sw &= ~SW_C1;
+          f.set(rm, v);
+          if (ext === 3) f.pop();
+          return;
+        }
+        case 4: fcom(c, st(f, 0), st(f, rm), true, 0, false); return; // FUCOM
+        case 5: fcom(c, st(f, 0), st(f, rm), true, 1, false); return; // FUCOMP
+        default: c.fault(EX_UD);
       }
       return;
     case 0xdf:
       if (ext === 4 && rm === 0) { setReg(c, 16, 0, 0, f.statusWord(), 0); return; } // FNSTSW AX
-      if (ext === 5 || ext === 6) { comi(c, f.get(0), f.get(rm)); f.pop(); return; } // FUCOMIP / FCOMIP
-      if (ext === 0) { f.tag[(f.top + rm) & 7] = 3; f.pop(); return; } // FFREEP
-      c.fault(6);
+      if (ext === 5 || ext === 6) { fcom(c, st(f, 0), st(f, rm), ext === 5, 1, true); return; } // FUCOMIP / FCOMIP
+      if (ext === 0) { f.tag[f.phys(rm)] = 3; f.pop(); return; } // FFREEP
+      c.fault(EX_UD);
       return;
   }
 }
 
-function fxam(c: Cpu): void {
+function fcmov(c: Cpu, cc: number, rm: number): void {
   const f = c.fpu;
-  const v = f.get(0);
-  f.sw &= ~0x4700;
-  if (1 / v < 0 || v < 0) f.sw |= 0x200;
-  if (f.isEmpty(0)) f.sw |= 0x4100;
-  else if (Number.isNaN(v)) f.sw |= 0x100;
-  else if (!Number.isFinite(v)) f.sw |= 0x500;
-  else if (v === 0) f.sw |= 0x4000;
-  else f.sw |= 0x400;
+  if (f.isEmpty(0) || f.isEmpty(rm)) { if (underflow(f)) f.set(0, INDEFINITE); return; }
+  if (cond(c, cc)) f.set(0, f.get(rm)); // C1 is left alone
 }
 
-function fprem(c: Cpu, ieee: boolean): void {
-  const f = c.fpu;
-  const a = f.get(0);
-  const b = f.get(1);
-  const q = ieee ? Math.round(a / b) : Math.trunc(a / b);
-  f.set(0, a - q * b);
-  f.sw &= ~0x4700;
-  const qi = Math.abs(q);
-  if (qi & 1) f.sw |= 0x200;
-  if (qi & 2) f.sw |= 0x4000;
-  if (qi & 4) f.sw |= 0x100;
+/** One-operand ST(0) = fn(ST(0)) with the usual stack and exception handling. */
+function unary(f: Fpu, fn: (a: F80, fl: Flags) => F80): void {
+  if (f.isEmpty(0)) { if (underflow(f)) f.set(0, INDEFINITE); return; }
+  const fl = new Flags();
+  const r = fn(f.get(0), fl);
+  if (commit(f, fl)) f.set(0, r);
 }
 
-function fstenv(c: Cpu, lin: number, os: number): void {
-  const f = c.fpu;
-  const w = os === 16 ? 2 : 4;
-  const put = (i: number, v: number): void => { if (w === 2) c.wr16(lin + i * 2, v); else c.wr32(lin + i * 4, v); };
-  put(0, f.cw | (w === 4 ? 0xffff0000 : 0));
-  put(1, f.statusWord());
-  put(2, f.tagWord());
-  put(3, f.fip); put(4, 0); put(5, f.fdp); put(6, 0);
-  f.cw |= 0x3f; // FSTENV masks all exceptions
+/** ST(1) = fn(ST(1), ST(0)), pop. */
+function binaryPop(f: Fpu, fn: (y: F80, x: F80, fl: Flags) => F80): void {
+  if (f.isEmpty(0) || f.isEmpty(1)) { if (underflow(f)) { f.set(1, INDEFINITE); f.pop(); } return; }
+  const fl = new Flags();
+  const r = fn(f.get(1), f.get(0), fl);
+  if (!commit(f, fl)) return;
+  f.set(1, r);
+  f.pop();
 }
 
-function fldenv(c: Cpu, lin: number, os: number): void {
+function execD9(c: Cpu, ext: number, rm: number): void {
   const f = c.fpu;
-  const w = os === 16 ? 2 : 4;
-  const get = (i: number): number => (w === 2 ? c.rd16(lin + i * 2) : c.rd32(lin + i * 4));
-  f.cw = get(0) & 0xffff;
-  const sw = get(1);
-  f.sw = sw & ~0x3800;
-  f.top = (sw >> 11) & 7;
-  f.setTagWord(get(2));
-}
-
-function fsave(c: Cpu, lin: number, os: number): void {
-  const f = c.fpu;
-  const envSize = os === 16 ? 14 : 28;
-  fstenv(c, lin, os);
-  for (let i = 0; i < 8; i++) {
-    const [a, b, e] = toExtended(f.get(i));
-    c.wr32(lin + envSize + i * 10, a);
-    c.wr32(lin + envSize + i * 10 + 4, b);
-    c.wr16(lin + envSize + i * 10 + 8, e);
+  const cw = f.cw;
+  switch (ext) {
+    case 0: { // FLD ST(i)
+      if (f.isEmpty(rm)) { if (underflow(f)) pushChecked(f, INDEFINITE); return; }
+      const v = f.get(rm);
+      if (!f.isEmpty(7)) { if (overflow(f)) f.push(INDEFINITE); return; }
+      f.sw &= ~SW_C1;
+      f.push(v);
+      return;
+    }
+    case 1: { // FXCH
+      const e0 = f.isEmpty(0), ei = f.isEmpty(rm);
+      if (e0 || ei) {
+        if (!underflow(f)) return;
+        if (e0) f.set(0, INDEFINITE);
+        if (ei) f.set(rm, INDEFINITE);
+      } else f.sw &= ~SW_C1;
+      const t = f.get(0);
+      f.set(0, f.get(rm));
+      f.set(rm, t);
+      return;
+    }
+    case 2: if (rm !== 0) c.fault(EX_UD); return; // FNOP
+    case 4:
+      switch (rm) {
+        case 0: case 1: // FCHS, FABS: sign bit only, no exceptions
+          if (f.isEmpty(0)) { if (underflow(f)) f.set(0, INDEFINITE); return; }
+          { const v = f.get(0); f.set(0, { se: rm === 0 ? v.se ^ 0x8000 : v.se & 0x7fff, m: v.m }); }
+          f.sw &= ~SW_C1;
+          return;
+        case 4: fcom(c, st(f, 0), fromInt(0n), false, 0, false); return; // FTST
+        case 5: fxam(f); return;
+        default: c.fault(EX_UD);
+      }
+      return;
+    case 5: { // constants
+      if (rm === 7) c.fault(EX_UD);
+      if (!f.isEmpty(7)) { if (overflow(f)) f.push(INDEFINITE); return; }
+      f.sw &= ~SW_C1;
+      f.push(constant(rm, cw));
+      return;
+    }
+    case 6:
+      switch (rm) {
+        case 0: unary(f, (a, fl) => f2xm1(a, cw, fl)); return;
+        case 1: binaryPop(f, (y, x, fl) => fyl2x(y, x, cw, fl)); return;
+        case 2: { // FPTAN
+          f.sw &= ~SW_C2;
+          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushChecked(f, INDEFINITE); } return; }
+          const x = f.get(0);
+          if (outOfRange(x)) { f.sw |= SW_C2; return; }
+          if (!f.isEmpty(7)) { if (overflow(f)) { f.set(0, INDEFINITE); f.push(INDEFINITE); } return; }
+          const fl = new Flags();
+          const t = tan(x, cw, fl);
+          f.sw &= ~SW_C2;
+          if (!commit(f, fl)) return;
+          f.set(0, t);
+          const nan = (t.se & 0x7fff) === 0x7fff && t.m !== 1n << 63n;
+          f.push(nan ? t : fromInt(1n)); // a NaN result is pushed twice
+          return;
+        }
+        case 3: binaryPop(f, (y, x, fl) => atan2(y, x, cw, fl)); return;
+        case 4: { // FXTRACT
+          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushChecked(f, INDEFINITE); } return; }
+          if (!f.isEmpty(7)) { if (overflow(f)) { f.set(0, INDEFINITE); f.push(INDEFINITE); } return; }
+          const fl = new Flags();
+          const [e, s] = fxtract(f.get(0), fl);
+          if (!commit(f, fl)) return;
+          f.set(0, e);
+          f.push(s);
+          return;
+        }
+        case 5: fprem(c, true); return;
+        case 6: f.top = (f.top - 1) & 7; f.sw &= ~SW_C1; return; // FDECSTP
+        default: f.top = (f.top + 1) & 7; f.sw &= ~SW_C1; return; // FINCSTP
+      }
+    case 7:
+      switch (rm) {
+        case 0: fprem(c, false); return;
+        case 1: binaryPop(f, (y, x, fl) => fyl2xp1(y, x, cw, fl)); return;
+        case 2: unary(f, (a, fl) => sqrt(a, extFormat(cw), cw, fl)); return;
+        case 3: { // FSINCOS
+          f.sw &= ~SW_C2;
+          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushChecked(f, INDEFINITE); } return; }
+          const x = f.get(0);
+          if (outOfRange(x)) { f.sw |= SW_C2; return; }
+          if (!f.isEmpty(7)) { if (overflow(f)) { f.set(0, INDEFINITE); f.push(INDEFINITE); } return; }
+          const fl = new Flags();
+          const s = sinCos(x, false, cw, fl);
+          const co = sinCos(x, true, cw, fl);
+          f.sw &= ~SW_C2;
+          if (!commit(f, fl)) return;
+          f.set(0, s);
+          f.push(co);
+          return;
+        }
+        case 4: unary(f, (a, fl) => frndint(a, cw, fl)); return;
+        case 5: { // FSCALE
+          if (f.isEmpty(0) || f.isEmpty(1)) { if (underflow(f)) f.set(0, INDEFINITE); return; }
+          const fl = new Flags();
+          const r = fscale(f.get(0), f.get(1), cw, fl);
+          if (commit(f, fl)) f.set(0, r);
+          return;
+        }
+        default: { // FSIN / FCOS
+          f.sw &= ~SW_C2;
+          if (f.isEmpty(0)) { if (underflow(f)) f.set(0, INDEFINITE); return; }
+          const x = f.get(0);
+          if (outOfRange(x)) { f.sw |= SW_C2; return; }
+          const fl = new Flags();
+          const r = sinCos(x, rm === 7, cw, fl);
+          f.sw &= ~SW_C2;
+          if (commit(f, fl)) f.set(0, r);
+          return;
+        }
+      }
+    default: c.fault(EX_UD);
   }
-  f.reset();
-}
-
-function frstor(c: Cpu, lin: number, os: number): void {
-  const f = c.fpu;
-  const envSize = os === 16 ? 14 : 28;
-  fldenv(c, lin, os);
-  const tags = f.tagWord();
-  for (let i = 0; i < 8; i++) {
-    const v = fromExtended(c.rd32(lin + envSize + i * 10), c.rd32(lin + envSize + i * 10 + 4), c.rd16(lin + envSize + i * 10 + 8));
-    f.st[(f.top + i) & 7] = v;
-  }
-  f.setTagWord(tags);
 }

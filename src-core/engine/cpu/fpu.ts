@@ -1,12 +1,21 @@
-// x87 FPU state. Values are held as JavaScript doubles (53-bit significand), not 80-bit
-// extended: results that depend on the extra 11 bits of precision differ from hardware (see
-// the report). Loads and stores of the 80-bit memory format convert exactly where the value
-// fits a double.
+// x87 FPU state. Registers hold the full 80-bit extended format: the 64-bit significand of
+// physical register p is mmx[2p] (low) and mmx[2p+1] (high), which is also the MMX register
+// p (the architectural aliasing), and se[p] holds sign and exponent. Arithmetic is in
+// float80/ (a soft-float with BigInt significands).
 import type { DeviceState } from '../device.ts';
 import type { Cpu } from './cpu.ts';
+import type { F80 } from './float80/core.ts';
+import { Cls, classify } from './float80/core.ts';
+import { EX_MF, CR0_NE } from './constants.ts';
+
+/** FSW bits. */
+export const SW_SF = 0x40, SW_ES = 0x80, SW_C0 = 0x100, SW_C1 = 0x200, SW_C2 = 0x400, SW_C3 = 0x4000, SW_B = 0x8000;
 
 export class Fpu {
-  readonly st = new Float64Array(8); // physical registers
+  /** Significands (lo, hi int32 pairs per physical register) = the MMX registers. */
+  readonly mmx = new Int32Array(16);
+  /** Sign and exponent per physical register. */
+  readonly se = new Uint16Array(8);
   /** Tag per physical register: 0 valid, 1 zero, 2 special, 3 empty. */
   readonly tag = new Uint8Array(8).fill(3);
   top = 0;
@@ -15,11 +24,9 @@ export class Fpu {
   fip = 0;
   fdp = 0;
   fop = 0;
-  /** MMX: the 64-bit integer view of each register (lo, hi), kept in parallel. */
-  readonly mmx = new Int32Array(16);
 
   reset(): void {
-    this.st.fill(0);
+    // FNINIT leaves the register contents alone: only control, status and tags change.
     this.tag.fill(3);
     this.top = 0;
     this.cw = 0x37f;
@@ -27,31 +34,49 @@ export class Fpu {
     this.fip = 0;
     this.fdp = 0;
     this.fop = 0;
-    this.mmx.fill(0);
   }
 
-  /** Pending unmasked exception check for FWAIT (exceptions are not generated: masked default). */
+  /** A pending unmasked exception (FSW.ES) faults the next waiting x87 instruction. */
   checkPending(c: Cpu): void {
-    void c;
+    if (this.sw & SW_ES) {
+      // Without CR0.NE the legacy FERR#/IRQ 13 path would apply; no board wires it, so the
+      // exception is left pending (as with IGNNE# asserted).
+      if (c.cr0 & CR0_NE) c.fault(EX_MF);
+    }
   }
 
-  get(i: number): number {
-    return this.st[(this.top + i) & 7]!;
+  phys(i: number): number {
+    return (this.top + i) & 7;
+  }
+
+  /** ST(i) as an 80-bit value. */
+  get(i: number): F80 {
+    return this.getPhys((this.top + i) & 7);
+  }
+
+  getPhys(p: number): F80 {
+    const m = (BigInt(this.mmx[p * 2 + 1]! >>> 0) << 32n) | BigInt(this.mmx[p * 2]! >>> 0);
+    return { se: this.se[p]!, m };
   }
 
   isEmpty(i: number): boolean {
     return this.tag[(this.top + i) & 7] === 3;
   }
 
-  set(i: number, v: number): void {
-    const p = (this.top + i) & 7;
-    this.st[p] = v;
-    this.tag[p] = v === 0 ? 1 : Number.isFinite(v) ? 0 : 2;
+  set(i: number, v: F80): void {
+    this.setPhys((this.top + i) & 7, v);
   }
 
-  push(v: number): void {
+  setPhys(p: number, v: F80): void {
+    this.mmx[p * 2] = Number(v.m & 0xffffffffn) | 0;
+    this.mmx[p * 2 + 1] = Number(v.m >> 32n) | 0;
+    this.se[p] = v.se;
+    this.tag[p] = tagOf(v);
+  }
+
+  /** Push without checks (the caller handled stack overflow). */
+  push(v: F80): void {
     this.top = (this.top - 1) & 7;
-    if (this.tag[this.top] !== 3) this.sw |= 0x41 | 0x200; // stack overflow: IE + SF + C1
     this.set(0, v);
   }
 
@@ -74,56 +99,55 @@ export class Fpu {
     for (let i = 0; i < 8; i++) this.tag[i] = (t >> (i * 2)) & 3;
   }
 
+  /** FXRSTOR's abridged tag: bit set = not empty; the full tag comes from the contents. */
+  setAbridgedTag(t: number): void {
+    for (let p = 0; p < 8; p++) this.tag[p] = t & (1 << p) ? tagOf(this.getPhys(p)) : 3;
+  }
+
+  abridgedTag(): number {
+    let t = 0;
+    for (let p = 0; p < 8; p++) if (this.tag[p] !== 3) t |= 1 << p;
+    return t;
+  }
+
   save(): DeviceState {
-    return { st: this.st.slice(), tag: this.tag.slice(), top: this.top, cw: this.cw, sw: this.sw, mmx: this.mmx.slice() };
+    return {
+      version: 2, sig: this.mmx.slice(), se: this.se.slice(), tag: this.tag.slice(), top: this.top, cw: this.cw, sw: this.sw,
+      fip: this.fip, fdp: this.fdp, fop: this.fop,
+    };
   }
 
   load(s: DeviceState): void {
-    if (!s || !(s.st instanceof Float64Array) || !(s.tag instanceof Uint8Array)) throw new Error('CPU state: FPU state is missing');
-    this.st.set(s.st);
+    if (!s || s.version !== 2) throw new Error('CPU state: FPU state is missing or from an older version (80-bit registers need version 2)');
+    if (!(s.sig instanceof Int32Array) || s.sig.length !== 16) throw new Error('CPU state: FPU significands are missing or have the wrong length');
+    if (!(s.se instanceof Uint16Array) || s.se.length !== 8) throw new Error('CPU state: FPU sign/exponent words are missing or have the wrong length');
+    if (!(s.tag instanceof Uint8Array) || s.tag.length !== 8) throw new Error('CPU state: FPU tags are missing or have the wrong length');
+    this.mmx.set(s.sig);
+    this.se.set(s.se);
     this.tag.set(s.tag);
     this.top = Number(s.top) & 7;
-    this.cw = Number(s.cw);
-    this.sw = Number(s.sw);
-    if (s.mmx instanceof Int32Array) this.mmx.set(s.mmx);
+    this.cw = Number(s.cw) & 0xffff;
+    this.sw = Number(s.sw) & 0xffff;
+    this.fip = Number(s.fip) >>> 0;
+    this.fdp = Number(s.fdp) >>> 0;
+    this.fop = Number(s.fop) & 0x7ff;
   }
 }
 
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer);
-
-/** Double -> 80-bit extended: [mantissa lo, mantissa hi, sign|exponent]. */
-export function toExtended(v: number): [number, number, number] {
-  F64[0] = v;
-  const lo = U32[0]!;
-  const hi = U32[1]!;
-  const sign = hi >>> 31;
-  const exp = (hi >>> 20) & 0x7ff;
-  let mhi = ((hi & 0xfffff) << 11) | (lo >>> 21);
-  let mlo = (lo << 11) >>> 0;
-  let e: number;
-  if (exp === 0) {
-    if ((mhi | mlo) === 0) return [0, 0, sign << 15];
-    // Denormal double: normalise into the extended format.
-    e = 1 - 1023 + 16383;
-    while (!(mhi & 0x80000000)) {
-      mhi = ((mhi << 1) | (mlo >>> 31)) >>> 0;
-      mlo = (mlo << 1) >>> 0;
-      e--;
-    }
-    return [mlo, mhi >>> 0, (sign << 15) | e];
+/** The full tag of a register value (FXRSTOR and loads recompute it like this). */
+export function tagOf(v: F80): number {
+  switch (classify(v)) {
+    case Cls.Zero: return 1;
+    case Cls.Normal: return 0;
+    default: return 2;
   }
-  if (exp === 0x7ff) return [mlo, (mhi | 0x80000000) >>> 0, (sign << 15) | 0x7fff];
-  e = exp - 1023 + 16383;
-  return [mlo, (mhi | 0x80000000) >>> 0, (sign << 15) | e];
 }
 
-/** 80-bit extended -> double (rounded to nearest). */
-export function fromExtended(mlo: number, mhi: number, se: number): number {
-  const sign = se & 0x8000 ? -1 : 1;
-  const e = se & 0x7fff;
-  if (e === 0x7fff) return (mhi & 0x7fffffff) === 0 && mlo === 0 ? sign * Infinity : NaN;
-  const m = (mhi >>> 0) * 4294967296 + (mlo >>> 0); // rounds to 53 bits
-  if (m === 0) return sign * 0;
-  return sign * m * Math.pow(2, e - 16383 - 63);
+/** Memory image of a register: [significand lo, hi, sign|exponent]. */
+export function regWords(v: F80): [number, number, number] {
+  return [Number(v.m & 0xffffffffn) | 0, Number(v.m >> 32n) | 0, v.se];
+}
+
+export function fromWords(lo: number, hi: number, se: number): F80 {
+  return { se: se & 0xffff, m: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0) };
 }

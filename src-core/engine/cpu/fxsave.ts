@@ -1,7 +1,7 @@
 // FXSAVE / FXRSTOR: the 512-byte x87 + SSE state image.
 import type { Cpu } from './cpu.ts';
 import { EX_GP } from './constants.ts';
-import { fromExtended, toExtended } from './fpu.ts';
+import { fromWords, regWords } from './fpu.ts';
 
 export function fxsave(c: Cpu, lin: number, rex64: boolean): void {
   if (lin % 16 !== 0) c.fault(EX_GP, 0);
@@ -10,10 +10,7 @@ export function fxsave(c: Cpu, lin: number, rex64: boolean): void {
   const f = c.fpu;
   c.wr16(lin, f.cw);
   c.wr16(lin + 2, f.statusWord());
-  // Abridged tag: 1 bit per register, 1 = not empty.
-  let t = 0;
-  for (let i = 0; i < 8; i++) if (f.tag[i] !== 3) t |= 1 << i;
-  c.wr8(lin + 4, t);
+  c.wr8(lin + 4, f.abridgedTag()); // 1 bit per register, 1 = not empty
   c.wr8(lin + 5, 0);
   c.wr16(lin + 6, f.fop);
   if (rex64) {
@@ -26,14 +23,9 @@ export function fxsave(c: Cpu, lin: number, rex64: boolean): void {
   c.wr32(lin + 24, c.mxcsr);
   c.wr32(lin + 28, 0xffff); // MXCSR_MASK
   for (let i = 0; i < 8; i++) {
-    const p = (f.top + i) & 7; // ST(i) order
-    const a = lin + 32 + i * 16;
-    if (f.tag[p] === 3 && (f.mmx[p * 2] !== 0 || f.mmx[p * 2 + 1] !== 0)) {
-      c.wr32(a, f.mmx[p * 2]!); c.wr32(a + 4, f.mmx[p * 2 + 1]!); c.wr16(a + 8, 0xffff);
-    } else {
-      const [mlo, mhi, se] = toExtended(f.st[p]!);
-      c.wr32(a, mlo); c.wr32(a + 4, mhi); c.wr16(a + 8, se);
-    }
+    const a = lin + 32 + i * 16; // ST(i) order
+    const [mlo, mhi, se] = regWords(f.get(i));
+    c.wr32(a, mlo); c.wr32(a + 4, mhi); c.wr16(a + 8, se);
     c.wr16(a + 10, 0); c.wr32(a + 12, 0);
   }
   for (let i = 0; i < 16; i++) {
@@ -57,19 +49,10 @@ export function fxrstor(c: Cpu, lin: number, rex64: boolean): void {
   f.fdp = c.rd32(lin + 16);
   c.mxcsr = mx;
   for (let i = 0; i < 8; i++) {
-    const p = (f.top + i) & 7;
     const a = lin + 32 + i * 16;
-    const mlo = c.rd32(lin + 32 + i * 16);
-    const mhi = c.rd32(a + 4);
-    const se = c.rd16(a + 8);
-    f.st[p] = fromExtended(mlo, mhi, se);
-    f.mmx[p * 2] = mlo;
-    f.mmx[p * 2 + 1] = mhi;
+    f.setPhys(f.phys(i), fromWords(c.rd32(a), c.rd32(a + 4), c.rd16(a + 8)));
   }
-  for (let p = 0; p < 8; p++) {
-    const v = f.st[p]!;
-    f.tag[p] = t & (1 << p) ? (v === 0 ? 1 : Number.isFinite(v) ? 0 : 2) : 3;
-  }
+  f.setAbridgedTag(t);
   for (let i = 0; i < 16; i++) {
     for (let k = 0; k < 4; k++) c.xmm[i * 4 + k] = c.rd32(lin + 160 + i * 16 + k * 4);
   }

@@ -1,5 +1,7 @@
 // Comparison of native and emulated results: registers, RIP, defined flags, XMM, MXCSR
-// control bits and the data window. Returns human-readable differences.
+// (all of it when the case asks for exception flags), the x87 state (FCW, FSW less the
+// bits the instruction leaves undefined, abridged tags, the eight 80-bit registers) and the
+// data window. Returns human-readable differences.
 import type { DiffCase, DiffResult } from './types.ts';
 import { SIGBUS, SIGSEGV } from './types.ts';
 
@@ -21,7 +23,8 @@ export function compareResults(k: DiffCase, nat: DiffResult, emu: DiffResult): s
   if ((nat.rflags & mask) !== (emu.rflags & mask)) {
     d.push(`flags native ${(nat.rflags & ARITH).toString(16)} emulated ${(emu.rflags & ARITH).toString(16)} (compared ${mask.toString(16)})`);
   }
-  if ((nat.mxcsr & ~0x3f) !== (emu.mxcsr & ~0x3f)) d.push(`mxcsr native ${nat.mxcsr.toString(16)} emulated ${emu.mxcsr.toString(16)}`);
+  const mxMask = k.mxcsrFlags ? ~0 : ~0x3f;
+  if ((nat.mxcsr & mxMask) !== (emu.mxcsr & mxMask)) d.push(`mxcsr native ${nat.mxcsr.toString(16)} emulated ${emu.mxcsr.toString(16)}`);
   for (let i = 0; i < 256; i++) {
     if (nat.xmm[i] !== emu.xmm[i]) {
       const r = i >> 4;
@@ -30,11 +33,36 @@ export function compareResults(k: DiffCase, nat: DiffResult, emu: DiffResult): s
       i = r * 16 + 15;
     }
   }
+  d.push(...compareX87(k, nat, emu));
   for (let i = 0; i < nat.window.length; i++) {
     if (nat.window[i] !== emu.window[i]) {
       d.push(`memory at window+0x${i.toString(16)}: native ${nat.window[i]!.toString(16)} emulated ${emu.window[i]!.toString(16)}`);
       break;
     }
+  }
+  return d;
+}
+
+const hex = (v: number, w: number): string => v.toString(16).padStart(w, '0');
+
+/** One 80-bit register as sign|exponent:significand hex. */
+export function reg80(st: Uint8Array, i: number): string {
+  const b = st.subarray(i * 10, i * 10 + 10);
+  let sig = '';
+  for (let j = 7; j >= 0; j--) sig += hex(b[j]!, 2);
+  return `${hex(b[8]! | (b[9]! << 8), 4)}:${sig}`;
+}
+
+function compareX87(k: DiffCase, nat: DiffResult, emu: DiffResult): string[] {
+  const d: string[] = [];
+  const a = nat.x87, b = emu.x87;
+  if (a.fcw !== b.fcw) d.push(`fcw native ${hex(a.fcw, 4)} emulated ${hex(b.fcw, 4)}`);
+  const m = 0xffff & ~(k.fswUndefined ?? 0);
+  if ((a.fsw & m) !== (b.fsw & m)) d.push(`fsw native ${hex(a.fsw, 4)} emulated ${hex(b.fsw, 4)}`);
+  if (a.ftw !== b.ftw) d.push(`ftw native ${hex(a.ftw, 2)} emulated ${hex(b.ftw, 2)}`);
+  for (let i = 0; i < 8; i++) {
+    const x = reg80(a.st, i), y = reg80(b.st, i);
+    if (x !== y) d.push(`st${i} native ${x} emulated ${y}`);
   }
   return d;
 }

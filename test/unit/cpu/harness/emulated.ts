@@ -4,7 +4,8 @@ import { MemoryBus } from '../../../../src-core/engine/bus-memory.ts';
 import { IoBus } from '../../../../src-core/engine/bus-io.ts';
 import { Cpu } from '../../../../src-core/engine/cpu/cpu.ts';
 import { getFlags } from '../../../../src-core/engine/cpu/flags.ts';
-import type { DiffCase, DiffResult } from './types.ts';
+import { fromWords, regWords } from '../../../../src-core/engine/cpu/fpu.ts';
+import type { DiffCase, DiffResult, X87State } from './types.ts';
 import { CODE_ADDR, CODE_OFFSET, SIGFPE, SIGILL, SIGSEGV, SIGTRAP, WIN_ADDR, WIN_SIZE } from './types.ts';
 
 const PML4 = 0x1000;
@@ -93,6 +94,7 @@ export class EmuEnv {
     c.mxcsr = k.mxcsr;
     const xi = new Int32Array(k.xmm.slice().buffer);
     c.xmm.set(xi);
+    setX87(c, k.x87);
     this.event = null;
     let steps = 0;
     while (this.event === null && steps < 100000) {
@@ -117,7 +119,34 @@ export class EmuEnv {
       rflags: BigInt(getFlags(c) >>> 0),
       mxcsr: c.mxcsr,
       xmm: new Uint8Array(c.xmm.buffer.slice(0)),
+      x87: getX87(c),
       window: bus.ram.slice(WIN_PHYS, WIN_PHYS + WIN_SIZE),
     };
   }
+}
+
+/** Load the FXSAVE-layout x87 state into the CPU (as FXRSTOR would). */
+function setX87(c: Cpu, x: X87State): void {
+  const f = c.fpu;
+  f.cw = x.fcw;
+  f.sw = x.fsw & ~0x3800;
+  f.top = (x.fsw >> 11) & 7;
+  const dv = new DataView(x.st.buffer, x.st.byteOffset, 80);
+  for (let i = 0; i < 8; i++) {
+    f.setPhys(f.phys(i), fromWords(dv.getUint32(i * 10, true), dv.getUint32(i * 10 + 4, true), dv.getUint16(i * 10 + 8, true)));
+  }
+  f.setAbridgedTag(x.ftw);
+}
+
+function getX87(c: Cpu): X87State {
+  const f = c.fpu;
+  const st = new Uint8Array(80);
+  const dv = new DataView(st.buffer);
+  for (let i = 0; i < 8; i++) {
+    const [lo, hi, se] = regWords(f.get(i));
+    dv.setUint32(i * 10, lo >>> 0, true);
+    dv.setUint32(i * 10 + 4, hi >>> 0, true);
+    dv.setUint16(i * 10 + 8, se, true);
+  }
+  return { fcw: f.cw, fsw: f.statusWord(), ftw: f.abridgedTag(), st };
 }

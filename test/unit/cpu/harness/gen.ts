@@ -2,7 +2,7 @@
 // interpreter implements: random legal encodings (prefixes, REX, ModRM/SIB forms whose
 // memory operands land in the data window), random register, flag, XMM and window contents.
 import type { DiffCase } from './types.ts';
-import { WIN_ADDR, WIN_SIZE } from './types.ts';
+import { WIN_ADDR, WIN_SIZE, initX87 } from './types.ts';
 
 const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
 const ALL = CF | PF | AF | ZF | SF | OF;
@@ -385,6 +385,7 @@ export function generate(r: Rng, tp: Template): DiffCase {
     rflags,
     mxcsr: 0x1f80,
     xmm: tp.sse ? randomXmm(r) : randomXmm(r),
+    x87: initX87(),
     code: new Uint8Array(bytes),
     window,
     undefinedFlags,

@@ -2,7 +2,7 @@
  * Native side of Hangar's CPU differential tests. Reads test cases from stdin, runs each one
  * on the host CPU and writes the resulting state to stdout.
  *
- * Each case: initial GPRs, RFLAGS, MXCSR, XMM registers, up to 64 code bytes and an 8 KiB
+ * Each case: initial GPRs, RFLAGS, MXCSR, XMM registers, x87 state, up to 64 code bytes and an 8 KiB
  * data window. The code is placed at CODE_ADDR + 0x100 in a page filled with INT3, the
  * window at WIN_ADDR. Registers are loaded by returning from a SIGUSR1 handler whose
  * ucontext we rewrite (so every register, RFLAGS and RIP are set exactly); the run ends at
@@ -25,12 +25,21 @@
 #define WIN_SIZE 8192
 
 #pragma pack(push, 1)
+/* x87 state as FXSAVE holds it: FCW, FSW (with TOP), abridged tag byte, ST(0..7) 80-bit. */
+struct x87 {
+  uint16_t fcw;
+  uint16_t fsw;
+  uint16_t ftw;
+  uint16_t pad;
+  uint8_t st[8][10];
+};
 struct input {
   uint64_t gpr[16]; /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
   uint64_t rflags;
   uint32_t mxcsr;
   uint32_t code_len;
   uint8_t xmm[16][16];
+  struct x87 x87;
   uint8_t code[64];
   uint8_t window[WIN_SIZE];
 };
@@ -43,6 +52,7 @@ struct output {
   uint32_t mxcsr;
   uint32_t pad2;
   uint8_t xmm[16][16];
+  struct x87 x87;
   uint8_t window[WIN_SIZE];
 };
 #pragma pack(pop)
@@ -63,6 +73,17 @@ static void on_start(int sig, siginfo_t *si, void *ctx) {
   struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
   fp->mxcsr = in.mxcsr;
   memcpy(fp->_xmm, in.xmm, sizeof in.xmm);
+  fp->cwd = in.x87.fcw;
+  fp->swd = in.x87.fsw;
+  fp->ftw = in.x87.ftw & 0xff;
+  for (int i = 0; i < 8; i++) {
+    memset(&fp->_st[i], 0, sizeof fp->_st[i]);
+    memcpy(&fp->_st[i], in.x87.st[i], 10);
+  }
+  /* With XSAVE frames, an x87 component marked "in init state" in XSTATE_BV would be
+     restored as FNINIT left it, ignoring what we wrote: mark x87 and SSE as present. */
+  uint32_t *sw_bytes = (uint32_t *)((uint8_t *)fp + 464);
+  if (sw_bytes[0] == 0x46505853u) *(uint64_t *)((uint8_t *)fp + 512) |= 3;
 }
 
 static void on_stop(int sig, siginfo_t *si, void *ctx) {
@@ -75,6 +96,10 @@ static void on_stop(int sig, siginfo_t *si, void *ctx) {
   struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
   out.mxcsr = fp->mxcsr;
   memcpy(out.xmm, fp->_xmm, sizeof out.xmm);
+  out.x87.fcw = fp->cwd;
+  out.x87.fsw = fp->swd;
+  out.x87.ftw = fp->ftw & 0xff;
+  for (int i = 0; i < 8; i++) memcpy(out.x87.st[i], &fp->_st[i], 10);
   siglongjmp(env, 1);
 }
 

@@ -12,8 +12,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../../..');
 const SRC = join(here, 'native-runner.c');
 
-export const INPUT_SIZE = 16 * 8 + 8 + 4 + 4 + 256 + 64 + WIN_SIZE;
-export const OUTPUT_SIZE = 4 + 4 + 16 * 8 + 8 + 8 + 4 + 4 + 256 + WIN_SIZE;
+const X87_SIZE = 8 + 80;
+export const INPUT_SIZE = 16 * 8 + 8 + 4 + 4 + 256 + X87_SIZE + 64 + WIN_SIZE;
+export const OUTPUT_SIZE = 4 + 4 + 16 * 8 + 8 + 8 + 4 + 4 + 256 + X87_SIZE + WIN_SIZE;
 
 export function hostIsX86_64(): boolean {
   return process.arch === 'x64' && process.platform === 'linux';
@@ -42,6 +43,8 @@ function encode(cases: DiffCase[]): Buffer {
     buf.writeUInt32LE(k.mxcsr, o); o += 4;
     buf.writeUInt32LE(k.code.length, o); o += 4;
     Buffer.from(k.xmm.buffer, k.xmm.byteOffset, 256).copy(buf, o); o += 256;
+    buf.writeUInt16LE(k.x87.fcw, o); buf.writeUInt16LE(k.x87.fsw, o + 2); buf.writeUInt16LE(k.x87.ftw, o + 4);
+    Buffer.from(k.x87.st).copy(buf, o + 8); o += X87_SIZE;
     Buffer.from(k.code).copy(buf, o); o += 64;
     Buffer.from(k.window).copy(buf, o); o += WIN_SIZE;
   }
@@ -65,8 +68,10 @@ export function runNative(bin: string, cases: DiffCase[]): DiffResult[] {
     const rflags = out.readBigUInt64LE(o); o += 8;
     const mxcsr = out.readUInt32LE(o); o += 8;
     const xmm = new Uint8Array(out.subarray(o, o + 256)); o += 256;
+    const x87 = { fcw: out.readUInt16LE(o), fsw: out.readUInt16LE(o + 2), ftw: out.readUInt16LE(o + 4) & 0xff, st: new Uint8Array(out.subarray(o + 8, o + 88)) };
+    o += X87_SIZE;
     const window = new Uint8Array(out.subarray(o, o + WIN_SIZE));
-    res.push({ signal: signo, gpr, rip, rflags, mxcsr, xmm, window });
+    res.push({ signal: signo, gpr, rip, rflags, mxcsr, xmm, x87, window });
   }
   return res;
 }

@@ -5,6 +5,7 @@ import { compareResults } from './compare.ts';
 import { Rng, TEMPLATES, generate, templateKey } from './gen.ts';
 import type { DiffCase } from './types.ts';
 import { buildRunner, runNative } from './native.ts';
+import { X87_FORMS, generateX87 } from './gen-x87.ts';
 
 export interface DiffFailure {
   name: string;
@@ -49,4 +50,40 @@ export function runDiff(seed: number, count: number, batch = 500, filter?: (name
     done += n;
   }
   return { cases: done, failures, coverage, templates: templates.length };
+}
+
+export interface X87Report {
+  cases: number;
+  forms: number;
+  failures: DiffFailure[];
+  /** Form name -> [cases, mismatching cases]. */
+  perForm: Map<string, [number, number]>;
+}
+
+/** `perForm` generated cases for every x87 form (optionally filtered by name). */
+export function runX87Diff(seed: number, perForm: number, filter?: (name: string) => boolean): X87Report {
+  const bin = buildRunner();
+  const rng = new Rng(seed);
+  const env = new EmuEnv();
+  const forms = filter ? X87_FORMS.filter((f) => filter(f.name)) : X87_FORMS;
+  const cases: DiffCase[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < perForm; i++) {
+    for (const f of forms) { cases.push(generateX87(rng, f)); names.push(f.name); }
+  }
+  const perFormMap = new Map<string, [number, number]>();
+  const failures: DiffFailure[] = [];
+  for (let o = 0; o < cases.length; o += 1000) {
+    const batch = cases.slice(o, o + 1000);
+    const nat = runNative(bin, batch);
+    batch.forEach((k, i) => {
+      const diffs = compareResults(k, nat[i]!, env.run(k));
+      const n = names[o + i]!;
+      const e = perFormMap.get(n) ?? [0, 0];
+      e[0]++;
+      if (diffs.length) { e[1]++; failures.push({ name: k.name, diffs }); }
+      perFormMap.set(n, e);
+    });
+  }
+  return { cases: cases.length, forms: forms.length, failures, perForm: perFormMap };
 }
