@@ -11,6 +11,7 @@ Cpu.defaultJitMinInlined = 1;
 const before = jitStats.blocks;
 await import('./protected-limits.test.ts');
 await import('./protected-gates.test.ts');
+await import('./protected-tasks.test.ts');
 afterAll(() => {
   expect(jitStats.blocks - before).toBeGreaterThan(5);
 });
