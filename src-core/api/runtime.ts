@@ -21,9 +21,14 @@ export interface IoCounters {
   writeOps: number;
 }
 
+/** Every network adapter of the VM together, since it started (or was restored). */
 export interface NetCounters {
+  /** Bytes of the Ethernet frames the guest received / sent (no FCS). */
   rxBytes: number;
   txBytes: number;
+  /** Frames received / sent. */
+  rxPackets: number;
+  txPackets: number;
 }
 
 /** One once-a-second statistics sample of a VM process (see src-core/vmm/PROTOCOL.md). */

@@ -3,7 +3,7 @@
 //
 // Counters that the VM does not have are null, never 0: a missing feature is reported as
 // missing. `disk` sums every drive on the VM's IDE controller (null for a VM without drives);
-// `net` stays null until the engine has a network device.
+// `net` sums every network adapter (null for a VM without one).
 
 // The sample and counter types are the service API's (src-core/api/runtime.ts): one definition
 // for the VM process, the control protocol, the CLI and the GUI.
@@ -102,6 +102,6 @@ export function formatBytes(n: number): string {
 export function formatSample(s: StatsSample): string {
   const mips = (s.instructionsPerSec / 1e6).toFixed(2);
   const disk = s.disk ? `disk r ${formatBytes(s.disk.readBytes)}/${s.disk.readOps} ops w ${formatBytes(s.disk.writeBytes)}/${s.disk.writeOps} ops` : 'disk n/a';
-  const net = s.net ? `net rx ${formatBytes(s.net.rxBytes)} tx ${formatBytes(s.net.txBytes)}` : 'net n/a';
+  const net = s.net ? `net rx ${formatBytes(s.net.rxBytes)}/${s.net.rxPackets} pkts tx ${formatBytes(s.net.txBytes)}/${s.net.txPackets} pkts` : 'net n/a';
   return `uptime ${(s.uptimeMs / 1000).toFixed(0)}s  guest ${mips} MIPS  cpu ${s.cpuPercent.toFixed(1)}%  ram ${formatBytes(s.guestRamBytes)}  rss ${formatBytes(s.rssBytes)}  ${disk}  ${net}`;
 }

@@ -32,7 +32,11 @@ export interface VmLaunchSpec {
   cpuCap?: number;
 }
 
-const SERIAL_BACKLOG = 64 * 1024;
+/**
+ * COM1 output kept for late subscribers (the manager, `hangar console`): a whole verbose Linux
+ * boot log is ~100 KiB, so a console opened after boot still starts at power-on.
+ */
+const SERIAL_BACKLOG = 256 * 1024;
 /** What a TCP console client sees of the past when it connects: enough for the last screen. */
 const TCP_REPLAY_BYTES = 4096;
 const STEP_BUDGET = 20_000;
@@ -81,11 +85,14 @@ export class VmRunner {
     if (c.resources?.affinity) applyAffinity(process.pid, c.resources.affinity);
     this.log.info(`scheduling: priority ${this.priority}, cpu cap ${this.governor.cap}%, affinity ${c.resources?.affinity?.join(',') ?? 'any core'}`);
     const boot = this.spec.boot ?? { kind: 'config' };
-    this.engine = await VmEngine.create(c, this.spec.configPath, boot);
+    this.engine = await VmEngine.create(c, this.spec.configPath, boot, { netLog: (line) => this.log.info(line) });
     if (boot.kind === 'config') for (const w of VmEngine.unsupportedHardware(c)) this.log.warn(w);
     for (const w of this.engine.storage.warnings) this.log.warn(w);
     for (const line of this.engine.storage.describe()) this.log.info(line);
     this.engine.storage.onActivity = () => this.kick(); // disk I/O done: the guest waits for its interrupt
+    for (const w of this.engine.network.warnings) this.log.warn(w);
+    for (const line of this.engine.network.describe()) this.log.info(line);
+    this.engine.network.onActivity = () => this.kick(); // a frame arrived: the guest may be in HLT
     await this.wireSerial();
     this.engine.machine.onReset(() => this.log.info('machine reset'));
     this.server = new ControlServer(this.files.socket, (req, conn) => this.handle(req, conn));
@@ -103,6 +110,7 @@ export class VmRunner {
       await rm(this.files.savedState, { force: true });
       this.log.info(`restored from ${this.files.savedState} in ${(performance.now() - t0).toFixed(0)} ms`);
       if (s.vmState === 'Paused') {
+        this.engine.network.freeze(true);
         await this.setState('Paused');
       } else {
         this.engine.resumeClock();
@@ -242,7 +250,11 @@ export class VmRunner {
 
   private sampleStats(): void {
     if (!this.engine) return;
-    const s = this.sampler.sample({ instructions: this.engine.instructions, disk: this.engine.storage?.counters() ?? undefined });
+    const s = this.sampler.sample({
+      instructions: this.engine.instructions,
+      disk: this.engine.storage?.counters() ?? undefined,
+      net: this.engine.network?.counters() ?? undefined,
+    });
     this.history.push(s);
     this.emit({ event: 'stats', sample: s });
   }
@@ -270,10 +282,12 @@ export class VmRunner {
       case 'pause':
         need('pause');
         this.engine.pauseClock();
+        this.engine.network.freeze(true); // no DMA into a paused guest; frames wait in the NIC
         await this.setState('Paused');
         return this.status();
       case 'resume':
         need('resume');
+        this.engine.network.freeze(false);
         this.engine.resumeClock();
         await this.setState('Running');
         return this.status();
@@ -338,6 +352,7 @@ export class VmRunner {
     await this.setState('Saving');
     const t0 = performance.now();
     this.engine.pauseClock();
+    this.engine.network.freeze(true); // received frames must not land in RAM while it is written out
     try {
       await this.engine.storage.drain(); // disk requests in flight complete before the snapshot
       const state = { engine: this.engine.saveState(), vmState: was };
@@ -349,7 +364,10 @@ export class VmRunner {
       return { state: 'Saved', file: this.files.savedState, ms: Math.round(ms), dataPages: header.dataPages };
     } catch (err) {
       this.log.error(`save state failed: ${(err as Error).message}`);
-      if (was === 'Running') this.engine.resumeClock();
+      if (was === 'Running') {
+        this.engine.network.freeze(false);
+        this.engine.resumeClock();
+      }
       await this.setState(was, 'save state failed');
       throw err;
     }
@@ -397,6 +415,7 @@ export class VmRunner {
     await this.server?.close().catch(() => {});
     await Promise.all(this.serialBackends.map((b) => b.close().catch(() => {})));
     await this.engine?.storage?.close(); // flush and close the disk images
+    await this.engine?.network?.close(); // host sockets and forwarded ports
     this.log.info(`VM process exits (${code})`);
     this.finish(code);
   }

@@ -10,6 +10,7 @@ import { Machine } from '../../engine/machine.ts';
 import type { MachineConfig } from '../../library/config.ts';
 import { resolveMachinePath } from '../../library/library.ts';
 import { PROGRAM_LOAD_ADDRESS } from './boot-program.ts';
+import { VmNetwork, type BackendFactory } from './vm-network.ts';
 import { VmStorage } from './vm-storage.ts';
 
 export type BootSource = { kind: 'config' } | { kind: 'program'; imageB64: string };
@@ -21,6 +22,8 @@ export class VmEngine {
   instructions = 0;
   /** The VM's disks and optical drives on the engine's IDE controller. */
   storage!: VmStorage;
+  /** The VM's network adapters (e1000 NICs) and their backends. */
+  network!: VmNetwork;
 
   private constructor(machine: Machine, readonly kind: string, private readonly program?: Uint8Array) {
     this.machine = machine;
@@ -33,16 +36,19 @@ export class VmEngine {
 
   /**
    * Warnings about configured hardware the engine does not emulate yet (logged at start).
-   * Storage is handled by VmStorage, whose own warnings say where media went.
+   * Storage and network are handled by VmStorage and VmNetwork, whose own warnings say what
+   * the guest got instead.
    */
   static unsupportedHardware(cfg: MachineConfig): string[] {
     const w: string[] = [];
-    for (const n of cfg.network) if (n.enabled) w.push(`network adapter ${n.slot} (${n.model}): not emulated yet; the guest has no network`);
     if (cfg.display.controller !== 'none') w.push('display: no graphics device is emulated yet; use the serial console');
     return w;
   }
 
-  static async create(cfg: MachineConfig, configPath: string, boot: BootSource): Promise<VmEngine> {
+  static async create(
+    cfg: MachineConfig, configPath: string, boot: BootSource,
+    opts: { netLog?: (line: string) => void; netBackend?: BackendFactory } = {},
+  ): Promise<VmEngine> {
     const createCpu = ({ memory, io }: { memory: Machine['memory']; io: Machine['io'] }) => new Cpu(memory, io);
     if (boot.kind === 'program') {
       const image = Buffer.from(boot.imageB64, 'base64');
@@ -50,6 +56,7 @@ export class VmEngine {
       const m = new Machine({ memoryMiB: cfg.memoryMiB, cpus: 1, serialPorts: 4, createCpu });
       const e = new VmEngine(m, 'program', new Uint8Array(image));
       e.storage = await VmStorage.open(m, { ...cfg, storage: [] }, configPath); // test programs have no drives
+      e.network = await VmNetwork.open(m, { ...cfg, network: [] }); // nor network adapters
       return e;
     }
     if (cfg.firmware.type !== 'linux') {
@@ -71,6 +78,12 @@ export class VmEngine {
     });
     const e = new VmEngine(m, 'linux');
     e.storage = await VmStorage.open(m, cfg, configPath);
+    try {
+      e.network = await VmNetwork.open(m, cfg, { log: opts.netLog, backend: opts.netBackend });
+    } catch (err) {
+      await e.storage.close();
+      throw err;
+    }
     return e;
   }
 

@@ -70,7 +70,7 @@ describe('monitor series', () => {
 
   it('turn cumulative disk and network counters into rates per second', () => {
     const io = (r: number, w: number) => ({ readBytes: r, writeBytes: w, readOps: 0, writeOps: 0 });
-    const s = toSeries([sample(1000, { disk: io(0, 0), net: { rxBytes: 0, txBytes: 0 } }), sample(3000, { disk: io(4096, 2048), net: { rxBytes: 20480, txBytes: 0 } })]);
+    const s = toSeries([sample(1000, { disk: io(0, 0), net: { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0 } }), sample(3000, { disk: io(4096, 2048), net: { rxBytes: 20480, txBytes: 0, rxPackets: 14, txPackets: 0 } })]);
     expect(s.hasDisk && s.hasNet).toBe(true);
     expect(s.diskReadKiBs).toEqual([null, 2]);
     expect(s.diskWriteKiBs).toEqual([null, 1]);
