@@ -40,13 +40,17 @@ export function runLoop(c: Cpu, budget: number): number {
           if (prev.nextRip === c.rip && prev.nextEpoch === c.epoch) { b = prev.next; phys = prev.nextPhys; }
           else if (prev.next2Rip === c.rip && prev.next2Epoch === c.epoch) { b = prev.next2; phys = prev.next2Phys; }
           if (b !== null && b.phys === phys) {
-            const w = b.words;
-            const r = c.ram32;
-            const w0 = b.word0;
-            const nw = b.nwords;
-            let k = 0;
-            while (k < nw && r[w0 + k] === w[k]) k++;
-            if (k === nw) blk = b;
+            // Compiled code checks its own bytes (it returns -1 when they changed).
+            if (b.jit !== null) blk = b;
+            else {
+              const w = b.words;
+              const r = c.ram32;
+              const w0 = b.word0;
+              const nw = b.nwords;
+              let k = 0;
+              while (k < nw && r[w0 + k] === w[k]) k++;
+              if (k === nw) blk = b;
+            }
           }
         }
         if (blk === null && !stepping) {
@@ -74,8 +78,14 @@ export function runLoop(c: Cpu, budget: number): number {
           const fn = blk.jit;
           if (fn !== null && n + blk.n <= budget) {
             inJit = true;
-            n += fn(c);
+            const done = fn(c);
             inJit = false;
+            if (done < 0) {
+              // Its bytes changed since it was compiled: rebuild from RAM (fetchBlock).
+              prev = null;
+              continue;
+            }
+            n += done;
             c.executedInRun = n;
             if (c.intCheck || c.exitReq || c.halted) break;
             continue;

@@ -19,29 +19,13 @@ import { cond } from '../flags.ts';
 import { ea } from '../operands.ts';
 import { execute, incDec, jumpTo } from '../exec.ts';
 import { Kind, emitInstr } from './emit-ops.ts';
+import { clearFlagSrc, lastFlags } from './emit-alu.ts';
+import type { FlagSrc } from './emit-alu.ts';
+import { CANON } from './emit-mem.ts';
+import { fuseCond } from './emit-cond.ts';
 
 /** The interpreter functions compiled code calls. */
-const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo, interpret };
-
-/** The block loop's steps for a compiled block whose segments need checks (same contract). */
-function interpret(c: Cpu, instrs: readonly Instr[]): number {
-  const mode = c.codeMode;
-  let k = 0;
-  try {
-    for (; k < instrs.length; k++) {
-      const ins = instrs[k]!;
-      c.ip0 = c.rip;
-      const next = mode === 32 ? (c.rip + ins.len) >>> 0 : (c.rip + ins.len) & 0xffff;
-      c.rip = next;
-      execute(c, ins);
-      if (c.rip !== next || c.intCheck || c.exitReq || c.halted) return k + 1;
-    }
-  } catch (e) {
-    c.jitDone = k;
-    throw e;
-  }
-  return instrs.length;
-}
+const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo };
 
 export interface CompileStats {
   blocks: number;
@@ -59,15 +43,18 @@ export function blockSource(b: Block, minInlined = 1): string | null {
   let body = '';
   let off = 0;
   let inlined = 0;
-  // Segments the inlined code addresses without limit checks (32-bit code only).
-  let segs = 0;
+  // The ALU operation that set the flags just before (a Jcc tests its operands directly).
+  let flags: FlagSrc | null = null;
   for (let k = 0; k < b.n; k++) {
     const ins: Instr = b.instrs[k]!;
     const start = at(off);
     off += ins.len;
     const next = at(off);
     const last = k === b.n - 1;
+    clearFlagSrc();
     const e = emitInstr({ k, mode, ins, next });
+    const before = flags;
+    flags = e === null ? null : lastFlags;
     body += `// ${k}: op ${ins.op.toString(16)}\nk = ${k}; c.ip0 = ${start};\n`;
     if (e === null) {
       // Interpreter fallback: exactly the block loop's step.
@@ -76,8 +63,15 @@ export function blockSource(b: Block, minInlined = 1): string | null {
       continue;
     }
     inlined++;
-    if (mode !== 64 && ins.hasModrm && ins.mod !== 3) segs |= 1 << (ins.seg >= 0 ? ins.seg : ins.defSeg);
     body += e.code;
+    if (e.kind === Kind.Jcc) {
+      // Taken: leave the block at the target; not taken: run on (or end at the next address).
+      const test = (before !== null ? fuseCond(before, e.cc!) : null) ?? `H.cond(c, ${e.cc!})`;
+      const go = mode === 64 ? `b = ${e.target!}; if (b < -${CANON} || b >= ${CANON}) c.fault(13, 0); c.rip = b;` :
+        `c.rip = (${e.target!}) >>> 0;`;
+      body += last ? `if (${test}) { ${go} } else c.rip = ${next};\n` : `if (${test}) { ${go} return ${k + 1}; }\n`;
+      continue;
+    }
     if (e.kind === Kind.Branch) {
       if (!last) throw new Error('a branch must end its block');
       continue;
@@ -86,9 +80,7 @@ export function blockSource(b: Block, minInlined = 1): string | null {
     else if (e.mem) body += `if (c.intCheck || c.exitReq) { c.rip = ${next}; return ${k + 1}; }\n`;
   }
   if (inlined === 0 || inlined < minInlined) return null;
-  // A segment that is not flat needs limit checks (system/seg-limits.ts): interpret instead.
-  const guard = validation(b) + (segs !== 0 ? `if ((c.segChk & ${segs}) !== 0) return H.interpret(c, I);\n` : '');
-  return guard + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
+  return validation(b) + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
     'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
     'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0;\n' +
     `try {\n${body}} catch (e) { c.jitDone = k; throw e; }\nreturn ${b.n};\n`;

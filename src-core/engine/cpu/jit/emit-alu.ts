@@ -7,11 +7,28 @@ import { FL_ADD, FL_LOGIC, FL_SUB } from '../flags.ts';
 const TWO32 = 4294967296;
 const MASK: Record<number, number> = { 8: 0xff, 16: 0xffff, 32: -1 };
 
+/** What the last aluOp() computed, for a Jcc right after it to test without materialising
+ * the lazy flags (emit-cond.ts); null after ADC/SBB. The compiler clears it per instruction. */
+export interface FlagSrc {
+  kind: 'add' | 'sub' | 'logic';
+  size: number;
+  a: string;
+  ah: string;
+  b: string;
+  bh: string;
+}
+export let lastFlags: FlagSrc | null = null;
+export function clearFlagSrc(): void {
+  lastFlags = null;
+}
+
 /**
  * Statements computing `r` (and `rhh` for 64-bit) = a OP b with lazy flags recorded.
  * a/ah/b/bh are expressions without side effects (locals or constants).
  */
 export function aluOp(op: number, size: number, a: string, ah: string, b: string, bh: string): string {
+  lastFlags = op === OP_ADC || op === OP_SBB ? null :
+    { kind: op === OP_ADD ? 'add' : op === OP_SUB || op === OP_CMP ? 'sub' : 'logic', size, a, ah, b, bh };
   if (op === OP_ADC || op === OP_SBB) return `r = H.alu(c, ${op}, ${size}, ${a}, ${ah}, ${b}, ${bh}); rhh = c.rhi;\n`;
   if (size === 64) {
     const lazy = (fl: number, x: string, xh: string, y: string, yh: string): string =>

@@ -11,13 +11,16 @@ import type { EmitCtx } from './emit-mem.ts';
 const TWO32 = 4294967296;
 
 /** What an emitted instruction does to control flow. */
-export const enum Kind { Plain, Branch }
+export const enum Kind { Plain, Branch, Jcc }
 
 export interface Emitted {
   code: string;
   kind: Kind;
   /** Touches memory (MMIO may raise an interrupt or request an exit). */
   mem: boolean;
+  /** Jcc: the condition code and the target expression (the compiler emits the test). */
+  cc?: number;
+  target?: string;
 }
 
 function immFor(size: number, imm: number): string {
@@ -86,7 +89,8 @@ export function emitInstr(x: EmitCtx): Emitted | null {
   const bs = m64 ? 64 : os;
   if (op < 0x40 && (op & 7) < 6) return plain(emitAlu(x));
   if (op >= 0x70 && op <= 0x7f || op >= 0x180 && op <= 0x18f) {
-    return branch(`if (H.cond(c, ${op & 15})) H.jumpTo(c, ${x.next} + ${ins.imm | 0}, ${bs}); else c.rip = ${x.next};\n`);
+    if (bs === 16) return null;
+    return { code: '', kind: Kind.Jcc, mem: false, cc: op & 15, target: `${x.next} + ${ins.imm | 0}` };
   }
   if (op >= 0x140 && op <= 0x14f) {
     if (os === 16) return null;
