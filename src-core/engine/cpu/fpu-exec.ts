@@ -7,14 +7,14 @@ import { CF, EX_NM, EX_UD, PF, ZF } from './constants.ts';
 import { cond, getFlags, setArith } from './flags.ts';
 import { memLin, setReg } from './operands.ts';
 import type { F80 } from './float80/core.ts';
-import { DBL, Flags, INDEFINITE, SGL, extFormat } from './float80/core.ts';
+import { DBL, DE, Flags, INDEFINITE, SGL, classify, extFormat, isNaNCls } from './float80/core.ts';
 import { add, div, mul, sqrt } from './float80/arith.ts';
 import { BCD_INDEFINITE, fromBcd, fromF32, fromF64, fromInt, toBcd, toIeee, toInt } from './float80/convert.ts';
 import { atan2, constant, f2xm1, fyl2x, fyl2xp1, outOfRange, sinCos, tan } from './float80/transcend.ts';
 import { SW_B, SW_C1, SW_C2, SW_ES } from './fpu.ts';
 import type { Fpu } from './fpu.ts';
 import { fromWords, regWords } from './fpu.ts';
-import { CMP_EQ, CMP_LT, CMP_UN, commit, compare, fprem, frndint, fscale, fxam, fxtract, overflow, pushChecked, setCc, underflow } from './fpu-ops.ts';
+import { CMP_EQ, CMP_LT, CMP_UN, commit, compare, fprem, frndint, fscale, fxam, fxtract, overflow, pushIndefinite, setCc, underflow } from './fpu-ops.ts';
 import { fldenv, frstor, fsave, fstenv } from './fpu-env.ts';
 
 /** kind: 0 add, 1 mul, 4 sub (a - b), 5 subr (b - a), 6 div (a / b), 7 divr (b / a). */
@@ -47,20 +47,26 @@ const st = (f: Fpu, i: number): F80 | null => (f.isEmpty(i) ? null : f.get(i));
 /** FCOM family: condition codes (or EFLAGS for FCOMI) from a vs b, then `pops` pops. */
 function fcom(c: Cpu, a: F80 | null, b: F80 | null, quietNaNs: boolean, pops: number, eflags: boolean, fl = new Flags()): void {
   const f = c.fpu;
+  let c1 = f.sw & SW_C1;
   let r: number;
+  let ok: boolean;
   if (a === null || b === null) {
-    if (!underflow(f)) return;
+    ok = underflow(f);
     r = CMP_UN;
+    c1 = 0;
   } else {
     r = compare(a, b, quietNaNs, fl);
-    if (!commit(f, fl)) return;
+    ok = commit(f, fl);
   }
+  // The condition codes are set even when an unmasked exception stops the pops.
   if (eflags) {
-    // ZF PF CF from the comparison; OF, SF and AF cleared.
+    // ZF PF CF from the comparison; OF, SF and AF cleared; C1 left alone.
     const base = getFlags(c) & ~(ZF | PF | CF | 0x800 | 0x80 | 0x10);
     const fz = r === CMP_UN ? ZF | PF | CF : r === CMP_LT ? CF : r === CMP_EQ ? ZF : 0;
-    setArith(c, base | fz); // C1 is left alone
+    setArith(c, base | fz);
+    f.sw = (f.sw & ~SW_C1) | c1;
   } else setCc(f, r);
+  if (!ok) return;
   for (let i = 0; i < pops; i++) f.pop();
 }
 
@@ -119,8 +125,12 @@ function storeBytes(c: Cpu, lin: number, b: Uint8Array): void {
 function pushLoaded(c: Cpu, v: F80, fl: Flags): void {
   const f = c.fpu;
   if (!f.isEmpty(7)) { if (overflow(f)) f.push(INDEFINITE); return; }
-  if (!commit(f, fl)) return;
-  f.push(v);
+  // An unmasked DE (denormal single/double) still loads: the value is exact.
+  const de = fl.ex & DE;
+  fl.ex &= ~DE;
+  const ok = commit(f, fl);
+  if (de) f.sw |= de | (f.cw & DE ? 0 : SW_ES | SW_B);
+  if (ok) f.push(v);
 }
 
 /** Instructions that do not check for pending exceptions (the FN- forms). */
@@ -144,10 +154,14 @@ function execMem(c: Cpu, ins: Instr, lin: number): void {
   const ext = ins.ext;
   switch (op) {
     case 0xd8: case 0xdc: case 0xda: case 0xde: {
+      const cf = new Flags();
+      const v = loadOperand(c, op, lin, cf);
+      // The operand's denormal exception counts unless a NaN operand decides the result.
       const fl = new Flags();
-      const v = loadOperand(c, op, lin, fl);
-      if (ext === 2 || ext === 3) { fcom(c, st(f, 0), v, false, ext - 2, false, fl); return; }
-      arith(f, ext, 0, st(f, 0), v, false, fl);
+      const a = st(f, 0);
+      if (!(a && isNaNCls(classify(a))) && !isNaNCls(classify(v))) fl.ex |= cf.ex;
+      if (ext === 2 || ext === 3) { fcom(c, a, v, false, ext - 2, false, fl); return; }
+      arith(f, ext, 0, a, v, false, fl);
       return;
     }
     case 0xd9:
@@ -321,7 +335,7 @@ function execD9(c: Cpu, ext: number, rm: number): void {
   const cw = f.cw;
   switch (ext) {
     case 0: { // FLD ST(i)
-      if (f.isEmpty(rm)) { if (underflow(f)) pushChecked(f, INDEFINITE); return; }
+      if (f.isEmpty(rm)) { if (underflow(f)) pushIndefinite(f); return; }
       const v = f.get(rm);
       if (!f.isEmpty(7)) { if (overflow(f)) f.push(INDEFINITE); return; }
       f.sw &= ~SW_C1;
@@ -366,10 +380,10 @@ function execD9(c: Cpu, ext: number, rm: number): void {
         case 1: binaryPop(f, (y, x, fl) => fyl2x(y, x, cw, fl)); return;
         case 2: { // FPTAN
           f.sw &= ~SW_C2;
-          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushChecked(f, INDEFINITE); } return; }
-          const x = f.get(0);
-          if (outOfRange(x)) { f.sw |= SW_C2; return; }
+          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushIndefinite(f); } return; }
           if (!f.isEmpty(7)) { if (overflow(f)) { f.set(0, INDEFINITE); f.push(INDEFINITE); } return; }
+          const x = f.get(0);
+          if (outOfRange(x)) { f.sw = (f.sw & ~SW_C1) | SW_C2; return; }
           const fl = new Flags();
           const t = tan(x, cw, fl);
           f.sw &= ~SW_C2;
@@ -381,7 +395,7 @@ function execD9(c: Cpu, ext: number, rm: number): void {
         }
         case 3: binaryPop(f, (y, x, fl) => atan2(y, x, cw, fl)); return;
         case 4: { // FXTRACT
-          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushChecked(f, INDEFINITE); } return; }
+          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushIndefinite(f); } return; }
           if (!f.isEmpty(7)) { if (overflow(f)) { f.set(0, INDEFINITE); f.push(INDEFINITE); } return; }
           const fl = new Flags();
           const [e, s] = fxtract(f.get(0), fl);
@@ -401,13 +415,13 @@ function execD9(c: Cpu, ext: number, rm: number): void {
         case 2: unary(f, (a, fl) => sqrt(a, extFormat(cw), cw, fl)); return;
         case 3: { // FSINCOS
           f.sw &= ~SW_C2;
-          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushChecked(f, INDEFINITE); } return; }
-          const x = f.get(0);
-          if (outOfRange(x)) { f.sw |= SW_C2; return; }
+          if (f.isEmpty(0)) { if (underflow(f)) { f.set(0, INDEFINITE); pushIndefinite(f); } return; }
           if (!f.isEmpty(7)) { if (overflow(f)) { f.set(0, INDEFINITE); f.push(INDEFINITE); } return; }
+          const x = f.get(0);
+          if (outOfRange(x)) { f.sw = (f.sw & ~SW_C1) | SW_C2; return; }
           const fl = new Flags();
-          const s = sinCos(x, false, cw, fl);
           const co = sinCos(x, true, cw, fl);
+          const s = sinCos(x, false, cw, fl); // C1 reports the sine's rounding
           f.sw &= ~SW_C2;
           if (!commit(f, fl)) return;
           f.set(0, s);
@@ -426,7 +440,7 @@ function execD9(c: Cpu, ext: number, rm: number): void {
           f.sw &= ~SW_C2;
           if (f.isEmpty(0)) { if (underflow(f)) f.set(0, INDEFINITE); return; }
           const x = f.get(0);
-          if (outOfRange(x)) { f.sw |= SW_C2; return; }
+          if (outOfRange(x)) { f.sw = (f.sw & ~SW_C1) | SW_C2; return; }
           const fl = new Flags();
           const r = sinCos(x, rm === 7, cw, fl);
           f.sw &= ~SW_C2;

@@ -14,7 +14,16 @@ import type { Fpu } from './fpu.ts';
  * unmasked invalid, denormal or divide-by-zero exception leaves the destination alone.
  */
 export function commit(f: Fpu, fl: Flags): boolean {
-  const unmasked = fl.ex & ~f.cw & 0x3f;
+  // Priority: an invalid operation or division by zero hides a denormal operand and any
+  // rounding outcome.
+  if (fl.ex & (IE | ZE)) fl.ex &= IE | ZE;
+  let unmasked = fl.ex & ~f.cw & 0x3f;
+  if (unmasked & (IE | DE | ZE)) {
+    // The operation does not complete: only the exception that stopped it is reported.
+    fl.ex &= IE | DE | ZE;
+    fl.c1 = false;
+    unmasked = fl.ex & ~f.cw & 0x3f;
+  }
   f.sw = (f.sw & ~SW_C1) | (fl.c1 ? SW_C1 : 0) | (fl.ex & 0x3f);
   if (unmasked) f.sw |= SW_ES | SW_B;
   return (unmasked & (IE | DE | ZE)) === 0;
@@ -32,6 +41,11 @@ export function overflow(f: Fpu): boolean {
   f.sw |= IE | SW_SF | SW_C1;
   if (!(f.cw & IE)) { f.sw |= SW_ES | SW_B; return false; }
   return true;
+}
+
+/** After a masked stack underflow: the indefinite is pushed without an overflow check. */
+export function pushIndefinite(f: Fpu): void {
+  f.push(INDEFINITE);
 }
 
 /** Push with the overflow check; the masked response pushes the indefinite. */
@@ -64,7 +78,7 @@ function order(a: F80, ca: Cls, b: F80, cb: Cls): number {
   const key = (x: F80, c: Cls): [number, bigint] => {
     if (c === Cls.Zero) return [0, 0n];
     const s = signOf(x) ? -1 : 1;
-    if (c === Cls.Inf) return [s, 1n << 20000n];
+    if (c === Cls.Inf) return [s, 1n << 40000n]; // above every finite key (at most 2^32829)
     const v = toExact(x);
     return [s, v.m << BigInt(v.e + 16445)]; // exact, non-negative scale
   };
@@ -111,10 +125,12 @@ export function fprem(c: Cpu, ieee: boolean): void {
   let res: F80 | null = checkOperands(a, ca, b, cb, fl);
   let q = 0n;
   let partial = false;
+  let computed = false; // NaN and invalid cases leave C0, C3 alone
   if (!res) {
     if (ca === Cls.Inf || cb === Cls.Zero) { fl.ex |= IE; res = INDEFINITE; }
-    else if (ca === Cls.Zero || cb === Cls.Inf) res = a;
+    else if (ca === Cls.Zero || cb === Cls.Inf) { res = a; computed = true; }
     else {
+      computed = true;
       const x = toExact(a), y = toExact(b);
       const ea = x.e + bitLength(x.m) - 1, eb = y.e + bitLength(y.m) - 1;
       const d = ea - eb;
@@ -140,9 +156,10 @@ export function fprem(c: Cpu, ieee: boolean): void {
   }
   if (!commit(f, fl)) return;
   f.set(0, res);
+  if (!computed) return;
   let cc = f.sw & ~(SW_C3 | SW_C2 | SW_C1 | SW_C0);
   if (partial) cc |= SW_C2;
-  else if (fl.ex === 0 || (fl.ex & ~DE) === 0) {
+  else {
     if (q & 1n) cc |= SW_C1;
     if (q & 2n) cc |= SW_C3;
     if (q & 4n) cc |= SW_C0;

@@ -25,12 +25,19 @@ export function bf(m: bigint, e = 0): BF {
 /** Exponent of the leading bit (or -Infinity for zero). */
 export const magnitude = (a: BF): number => (a.m === 0n ? -Infinity : a.e + bitLength(abs(a.m)) - 1);
 
+/** a plus something far below its precision with the sign of `s`: a sticky nudge. */
+function nudge(a: BF, s: bigint): BF {
+  const sh = P - bitLength(abs(a.m));
+  const m = sh > 0 ? a.m << BigInt(sh) : a.m;
+  return { m: m + (s < 0n ? -1n : 1n), e: a.e - (sh > 0 ? sh : 0) };
+}
+
 export function add(a: BF, b: BF): BF {
   if (a.m === 0n) return b;
   if (b.m === 0n) return a;
-  // Far apart: the smaller one is below the working precision.
-  if (magnitude(a) - magnitude(b) > P + 8) return a;
-  if (magnitude(b) - magnitude(a) > P + 8) return b;
+  // Far apart: the smaller one only decides the direction of the last bit.
+  if (magnitude(a) - magnitude(b) > P + 8) return nudge(a, b.m);
+  if (magnitude(b) - magnitude(a) > P + 8) return nudge(b, a.m);
   const e = Math.min(a.e, b.e);
   return bf((a.m << BigInt(a.e - e)) + (b.m << BigInt(b.e - e)), e);
 }

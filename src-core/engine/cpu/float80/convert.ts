@@ -58,22 +58,18 @@ export function toIeee(x: F80, f: Format, cw: number, fl: Flags): bigint | null 
   }
   if (cc === Cls.Inf) return signBit | (expMax << fracBits);
   if (cc === Cls.Zero) return signBit;
-  if (cc === Cls.Denormal || cc === Cls.PseudoDenormal) {
-    fl.ex |= DE;
-    if (!(masks & 2)) return null;
-  }
-  const v = toExact(x);
+  const v = toExact(x); // a denormal source does not raise DE on a store
   const rc = (cw >> 10) & 3;
   const r = round(v.sign, v.m, v.e, f, rc);
   if (r.overflow) {
+    if (!(masks & OE)) { fl.ex |= OE; return null; } // PE is not reported then
     fl.ex |= OE | PE;
-    if (!(masks & OE)) return null;
     const toInf = rc === 0 || (rc === 1 && v.sign === 1) || (rc === 2 && v.sign === 0);
     fl.c1 = toInf;
     if (toInf) return signBit | (expMax << fracBits);
     return signBit | ((expMax - 1n) << fracBits) | ((1n << fracBits) - 1n);
   }
-  if (r.tiny && !(masks & UE)) { fl.ex |= UE | (r.inexact ? PE : 0); return null; }
+  if (r.tiny && !(masks & UE)) { fl.ex |= UE; return null; } // PE is not reported then
   if (r.inexact) { fl.ex |= PE; if (r.tiny) fl.ex |= UE; }
   fl.c1 = r.up;
   const p = packNarrow(r, f);

@@ -70,8 +70,11 @@ export interface Format {
   maxExp: number; // largest unbiased exponent of a finite value
 }
 export const EXT64: Format = { p: 64, lsbMin: -16445, maxExp: 16383 };
-export const EXT53: Format = { p: 53, lsbMin: -16445, maxExp: 16383 };
-export const EXT24: Format = { p: 24, lsbMin: -16445, maxExp: 16383 };
+// Under reduced precision control the x87 keeps the same number of significand bits below
+// the smallest normal as the precision has: denormal results lose bits from 2^-16434 (53)
+// or 2^-16405 (24) up, not from the extended format's 2^-16445.
+export const EXT53: Format = { p: 53, lsbMin: -16434, maxExp: 16383 };
+export const EXT24: Format = { p: 24, lsbMin: -16405, maxExp: 16383 };
 export const DBL: Format = { p: 53, lsbMin: -1074, maxExp: 1023 };
 export const SGL: Format = { p: 24, lsbMin: -149, maxExp: 127 };
 

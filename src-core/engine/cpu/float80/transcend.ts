@@ -16,9 +16,12 @@ const rcOf = (cw: number): number => (cw >> 10) & 3;
 function fromBF(v: BF, cw: number, fl: Flags): F80 {
   if (v.m === 0n) return zero(0);
   const sign = v.m < 0n ? 1 : 0;
-  const m = sign ? -v.m : v.m;
+  let m = sign ? -v.m : v.m;
+  let e = v.e;
+  const sh = B.P - bitLength(m);
+  if (sh > 0) { m <<= BigInt(sh); e -= sh; }
   // A trailing 1 marks the value inexact (it is a truncated transcendental).
-  return roundExt(sign, (m << 1n) | 1n, v.e - 1, EXT64, rcOf(cw), fl, cw);
+  return roundExt(sign, (m << 1n) | 1n, e - 1, EXT64, rcOf(cw), fl, cw);
 }
 
 const toBF = (x: F80): BF => {
@@ -162,8 +165,11 @@ export function fyl2x(y: F80, x: F80, cw: number, fl: Flags): F80 {
   const vx = toExact(x);
   if (vx.m === 1n << BigInt(bitLength(vx.m) - 1)) {
     // x is a power of two: log2 x is an integer and the product is an ordinary multiply.
+    // The x87 still reports PE here (seen on the host CPU), though the product is exact.
     const k = vx.e + bitLength(vx.m) - 1;
-    return mul80(y, fromInt(BigInt(k)), EXT64, cw, fl);
+    const r = mul80(y, fromInt(BigInt(k)), EXT64, cw, fl);
+    if (k !== 0 && (fl.ex & 0x3f) === 0) fl.ex |= 0x20;
+    return r;
   }
   if (cy === Cls.Zero) return zero(sy ^ ((x.se & 0x7fff) < 16383 ? 1 : 0));
   return fromBF(B.mul(toBF(y), log2(toBF(x))), cw, fl);

@@ -23,6 +23,8 @@ export interface X87Form {
   domain?: Domain;
   /** Case starts with an unmasked exception pending (FSW.ES): the instruction faults #MF. */
   pending?: boolean;
+  /** Transcendental: the x87 documents < 1 ulp error, so results may differ in the last bit. */
+  approx?: boolean;
 }
 
 const C0 = 0x100, C2 = 0x400, C3 = 0x4000;
@@ -58,21 +60,21 @@ export const X87_FORMS: X87Form[] = (() => {
   r('fchs', [0xd9, 0xe0]); r('fabs', [0xd9, 0xe1]); r('ftst', [0xd9, 0xe4]); r('fxam', [0xd9, 0xe5]);
   const consts = ['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz'];
   consts.forEach((n, i) => r(n, [0xd9, 0xe8 + i]));
-  r('f2xm1', [0xd9, 0xf0], { domain: 'f2xm1' });
-  r('fyl2x', [0xd9, 0xf1], { domain: 'log' });
-  r('fptan', [0xd9, 0xf2], { domain: 'trig' });
-  r('fpatan', [0xd9, 0xf3]);
+  r('f2xm1', [0xd9, 0xf0], { domain: 'f2xm1', approx: true });
+  r('fyl2x', [0xd9, 0xf1], { domain: 'log', approx: true });
+  r('fptan', [0xd9, 0xf2], { domain: 'trig', approx: true });
+  r('fpatan', [0xd9, 0xf3], { approx: true });
   r('fxtract', [0xd9, 0xf4]);
   r('fprem1', [0xd9, 0xf5], { domain: 'rem' });
   r('fdecstp', [0xd9, 0xf6]); r('fincstp', [0xd9, 0xf7]);
   r('fprem', [0xd9, 0xf8], { domain: 'rem' });
-  r('fyl2xp1', [0xd9, 0xf9], { domain: 'logp1' });
+  r('fyl2xp1', [0xd9, 0xf9], { domain: 'logp1', approx: true });
   r('fsqrt', [0xd9, 0xfa]);
-  r('fsincos', [0xd9, 0xfb], { domain: 'trig' });
+  r('fsincos', [0xd9, 0xfb], { domain: 'trig', approx: true });
   r('frndint', [0xd9, 0xfc]);
   r('fscale', [0xd9, 0xfd], { domain: 'scale' });
-  r('fsin', [0xd9, 0xfe], { domain: 'trig' });
-  r('fcos', [0xd9, 0xff], { domain: 'trig' });
+  r('fsin', [0xd9, 0xfe], { domain: 'trig', approx: true });
+  r('fcos', [0xd9, 0xff], { domain: 'trig', approx: true });
   ['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu'].forEach((n, e) => r(n, [0xda, 0xc0 | (e << 3)], { sti: true }));
   ['fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu'].forEach((n, e) => r(n, [0xdb, 0xc0 | (e << 3)], { sti: true }));
   r('fucompp', [0xda, 0xe9]);
@@ -140,7 +142,12 @@ function special(r: Rng): Uint8Array {
 }
 
 function value(r: Rng, d: Domain): Uint8Array {
-  if (r.bool(0.12)) return special(r);
+  if (r.bool(0.12)) {
+    const v = special(r);
+    // Out-of-domain arguments give undefined results: keep only the in-range special classes.
+    if ((d === 'f2xm1' || d === 'logp1') && (v[9]! & 0x7f) >= 0x3f) return bytes80((v[9]! & 0x80) << 8, 0, 0);
+    return v;
+  }
   const k = r.int(6);
   switch (d) {
     case 'trig':
@@ -245,5 +252,6 @@ export function generateX87(r: Rng, form: X87Form): DiffCase {
     code: new Uint8Array(bytes),
     window,
     undefinedFlags: 0,
+    x87Approx: form.approx,
   };
 }
