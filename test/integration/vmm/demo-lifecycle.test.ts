@@ -96,6 +96,15 @@ describe('Demo Linux lifecycle on the Hangar engine', () => {
     await serial.waitFor(PROMPT, 45 * MIN);
     const off = waitForEvent(c, (ev) => ev.event === 'state' && ev.state === 'PoweredOff', 10 * MIN);
     expect(serial.text()).toContain('input: Power Button');
+    // A console opened after the boot (a late manager, `hangar console`) still starts at
+    // power-on: the VM process keeps the whole boot log as its COM1 backlog.
+    const late = await ControlClient.connect(files.socket);
+    const lateSerial = serialCollector(late);
+    await late.subscribe(['serial'], { backlog: true });
+    await lateSerial.waitFor(PROMPT, MIN);
+    expect(lateSerial.text()).toMatch(/^Linux version|\] Linux version/);
+    expect(lateSerial.text()).toContain(MARKER);
+    late.close();
     await c.request('acpi-powerbutton');
     await serial.waitFor('HANGAR-POWER-BUTTON', 10 * MIN);
     await off;
