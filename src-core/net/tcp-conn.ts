@@ -2,7 +2,9 @@
 // over a host socket. The NAT is a real TCP endpoint toward the guest: its own sequence numbers,
 // the guest's window and MSS respected, unacknowledged data retransmitted on a timer (go-back-N
 // from the oldest unacknowledged byte, RTO doubling), zero-window probes, FIN in both
-// directions (half-close), RST both ways. Host-side backpressure: when more than SEND_BUFFER
+// directions (half-close), RST both ways. The RTO follows the measured round-trip time (RFC
+// 6298, Karn's rule), since a guest on an emulated CPU can take far longer to answer than a
+// real one. Host-side backpressure: when more than SEND_BUFFER
 // bytes wait for the guest's acknowledgement (its window is full), the host socket is paused.
 //
 // No window scaling, SACK or timestamps are offered, so the guest's window is its raw 16 bits.
@@ -20,6 +22,8 @@ export const SEND_BUFFER = 256 * 1024;
 const RECEIVE_BUFFER = 65535;
 const MAX_RETRIES = 8;
 const MAX_RTO_MS = 30_000;
+/** RFC 6298 suggests 1 s; Linux uses 200 ms. Never above the configured initial RTO. */
+const MIN_RTO_MS = 200;
 
 export interface Endpoints {
   guestIp: number;
@@ -57,7 +61,15 @@ export class TcpConn {
   private timer: NodeJS.Timeout | undefined;
   private rto: number;
   private retries = 0;
+  /** Smoothed round-trip time and its variation (ms), once measured. */
+  private srtt: number | undefined;
+  private rttvar = 0;
+  /** The acknowledgement that completes the segment being timed, and when it was sent. */
+  private timedAck: number | undefined;
+  private timedAt = 0;
   private ackScheduled = false;
+  /** One past the highest sequence number ever sent: below it, a send is a retransmission. */
+  private sndMax = 0;
   private ackPending = false;
   private socket: Socket | undefined;
 
@@ -158,9 +170,38 @@ export class TcpConn {
     this.state = 'established';
     this.sndUna = seqAdd(this.iss, 1);
     this.sndNxt = this.sndUna;
+    this.sndMax = this.sndUna;
     this.stopTimer();
-    this.rto = this.o.rtoMs;
+    this.sampleRtt(this.sndUna);
+    this.rto = this.currentRto();
     this.retries = 0;
+  }
+
+  /** An acknowledgement up to `ack` arrived: finish the timing it completes (RFC 6298 2.2-2.3). */
+  private sampleRtt(ack: number): void {
+    if (this.timedAck === undefined || seqDiff(ack, this.timedAck) < 0) return;
+    const r = Math.max(1, Date.now() - this.timedAt);
+    this.timedAck = undefined;
+    if (this.srtt === undefined) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
+  }
+
+  private currentRto(): number {
+    if (this.srtt === undefined) return this.o.rtoMs;
+    const min = Math.min(MIN_RTO_MS, this.o.rtoMs);
+    return Math.min(MAX_RTO_MS, Math.max(min, this.srtt + Math.max(10, 4 * this.rttvar)));
+  }
+
+  /** Starts timing a segment sent for the first time, if none is being timed. */
+  private time(ackThatCompletes: number): void {
+    if (this.timedAck !== undefined) return;
+    this.timedAck = ackThatCompletes;
+    this.timedAt = Date.now();
   }
 
   private attach(socket: Socket): void {
@@ -216,7 +257,8 @@ export class TcpConn {
     if (acked > this.sendBuf.length && this.finSent) this.finAcked = true;
     this.sendBuf = this.sendBuf.subarray(dataAcked);
     this.sndUna = seg.ack;
-    this.rto = this.o.rtoMs;
+    this.sampleRtt(seg.ack);
+    this.rto = this.currentRto();
     this.stopTimer();
     if (this.paused && this.sendBuf.length < SEND_BUFFER / 2) {
       this.paused = false;
@@ -259,8 +301,11 @@ export class TcpConn {
       if (unsent > 0 && room > 0) {
         const n = Math.min(unsent, room, this.sndMss);
         const payload = this.sendBuf.subarray(inFlight, inFlight + n);
+        const fresh = seqDiff(this.sndNxt, this.sndMax) >= 0;
         this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: ACK | (n === unsent ? PSH : 0), payload });
         this.sndNxt = seqAdd(this.sndNxt, n);
+        if (seqDiff(this.sndNxt, this.sndMax) > 0) this.sndMax = this.sndNxt;
+        if (fresh) this.time(this.sndNxt); // Karn: never time a retransmission
         continue;
       }
       if (unsent === 0 && this.hostEnded) {
@@ -289,7 +334,9 @@ export class TcpConn {
       this.sendSyn();
       return;
     }
-    // Go back to the oldest unacknowledged byte and send again from there.
+    // Go back to the oldest unacknowledged byte and send again from there. Karn: what is sent
+    // again is not timed (its acknowledgement could be for either copy).
+    this.timedAck = undefined;
     this.sndNxt = this.sndUna;
     this.finSent = false;
     if (zeroWindow && this.sendBuf.length > 0) {
@@ -304,6 +351,8 @@ export class TcpConn {
 
   private sendSyn(): void {
     const flags = this.state === 'syn-rcvd' ? SYN | ACK : SYN;
+    if (this.retries === 0) this.time(seqAdd(this.iss, 1));
+    else this.timedAck = undefined;
     this.emit({ seq: this.iss, ack: this.rcvNxt, flags, mss: OUR_MSS });
     this.armTimer();
   }
