@@ -12,6 +12,7 @@ const before = jitStats.blocks;
 await import('./protected-limits.test.ts');
 await import('./protected-gates.test.ts');
 await import('./protected-tasks.test.ts');
+await import('./protected-interrupts.test.ts');
 afterAll(() => {
   expect(jitStats.blocks - before).toBeGreaterThan(5);
 });

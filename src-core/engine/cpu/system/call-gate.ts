@@ -142,11 +142,16 @@ function checkNewStack(c: Cpu, nss: number, cpl: number, sp: number, bytes: numb
   if (!(hi & 0x8000)) c.fault(EX_SS, nss & 0xfffc);
   const limit = descLimit(lo, hi);
   const attr = descAttr(hi) | 1;
-  const big = (hi & 0x400000) !== 0;
-  const top = (big ? sp >>> 0 : sp & 0xffff) || (big ? 0x100000000 : 0x10000);
-  const low = top - bytes;
-  const ok = attr & 4 ? low > limit && top - 1 <= (big ? 0xffffffff : 0xffff) : low >= 0 && top - 1 <= limit;
-  if (!ok) c.fault(EX_SS, nss & 0xfffc);
+  if (!stackRoom(sp, bytes, limit, attr)) c.fault(EX_SS, nss & 0xfffc);
   setAccessed(c);
   return { base: descBase(lo, hi), limit, attr };
+}
+
+/** Whether `bytes` can be pushed below `sp` on a stack segment with this limit and cache
+ * attributes (expand-down and the B bit honoured). */
+export function stackRoom(sp: number, bytes: number, limit: number, attr: number): boolean {
+  const big = (attr & 0x4000) !== 0;
+  const top = (big ? sp >>> 0 : sp & 0xffff) || (big ? 0x100000000 : 0x10000);
+  const low = top - bytes;
+  return attr & 4 ? low > limit && top - 1 <= (big ? 0xffffffff : 0xffff) : low >= 0 && top - 1 <= limit;
 }

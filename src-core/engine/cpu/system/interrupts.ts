@@ -12,6 +12,7 @@ import { DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setSegCache, s
 import { loadCodeSegment, nullInaccessibleSegments } from './far.ts';
 import { pop, push } from '../operands.ts';
 import { taskGateInterrupt, taskReturn } from './task-switch.ts';
+import { stackRoom, tssStack } from './call-gate.ts';
 
 export type EventKind = 'fault' | 'trap' | 'ext' | 'int' | 'int3' | 'int1' | 'nmi';
 
@@ -138,52 +139,55 @@ export function deliverInterrupt(c: Cpu, vec: number, code: number, kind: EventK
   const ddpl = (dhi >> 13) & 3;
   if ((dhi & 0x1800) !== 0x1800 || ddpl > c.cpl) c.fault(EX_GP, (sel & 0xfffc) + ext);
   if (!(dhi & 0x8000)) c.fault(EX_NP, (sel & 0xfffc) + ext);
+  if (off > descLimit(dlo, dhi)) c.fault(EX_GP, ext); // handler beyond its code segment
   const conforming = (dhi & 0x400) !== 0;
   const fromVm86 = (flags & VM) !== 0;
   const oldCs = c.sSel[CS]!;
   const oldRip = c.rip;
   const oldSs = c.sSel[SS]!;
   const oldSp = c.rl[4]!;
-  if (!conforming && ddpl < c.cpl) {
-    // Inner privilege: new stack from the TSS.
-    const tssBase = c.sBase[TR]!;
-    const tss32 = ((c.sAttr[TR]! >> 3) & 1) !== 0; // type 9/B = 32-bit TSS
-    let newSp: number;
-    let newSs: number;
-    if (tss32) {
-      newSp = sysRead32(c, tssBase + 4 + ddpl * 8);
-      newSs = sysRead16(c, tssBase + 8 + ddpl * 8);
+  // A fault while the frame is written leaves the interrupted context as it was.
+  const saved = [CS, SS, ES, DS, FS, GS].map((s) => [s, c.sSel[s]!, c.sBase[s]!, c.sLimit[s]!, c.sAttr[s]!] as const);
+  try {
+    if (!conforming && ddpl < c.cpl) {
+      // Inner privilege: new stack from the TSS.
+      const [newSp, newSs] = tssStack(c, ddpl);
+      if ((newSs & 0xfffc) === 0) c.fault(EX_TS, ext);
+      readDescriptor(c, newSs, EX_TS);
+      const shi = DHI, slo = DLO;
+      if ((newSs & 3) !== ddpl || ((shi >> 13) & 3) !== ddpl || (shi & 0x1a00) !== 0x1200) c.fault(EX_TS, (newSs & 0xfffc) + ext);
+      if (!(shi & 0x8000)) c.fault(EX_SS, (newSs & 0xfffc) + ext);
+      const frame = ((fromVm86 ? 9 : 5) + (code >= 0 ? 1 : 0)) * (size >> 3);
+      if (!stackRoom(newSp, frame, descLimit(slo, shi), descAttr(shi))) c.fault(EX_SS, (newSs & 0xfffc) + ext);
+      c.flags &= ~VM;
+      setSegCache(c, SS, newSs, descBase(slo, shi), descLimit(slo, shi), descAttr(shi));
+      c.cpl = ddpl;
+      setSegCache(c, CS, (sel & 0xfffc) | ddpl, descBase(dlo, dhi), descLimit(dlo, dhi), descAttr(dhi));
+      if (c.stackMode === 32) c.rl[4] = newSp; else c.rl[4] = (c.rl[4]! & ~0xffff) | (newSp & 0xffff);
+      if (fromVm86) {
+        push(c, size, c.sSel[GS]!, 0);
+        push(c, size, c.sSel[FS]!, 0);
+        push(c, size, c.sSel[DS]!, 0);
+        push(c, size, c.sSel[ES]!, 0);
+        for (const s of [GS, FS, DS, ES]) { c.sSel[s] = 0; c.sBase[s] = 0; c.sAttr[s] = 0; }
+      }
+      push(c, size, oldSs, 0);
+      push(c, size, oldSp, 0);
     } else {
-      newSp = sysRead16(c, tssBase + 2 + ddpl * 4);
-      newSs = sysRead16(c, tssBase + 4 + ddpl * 4);
+      if (fromVm86) c.fault(EX_GP, (sel & 0xfffc) + ext);
+      setSegCache(c, CS, (sel & 0xfffc) | c.cpl, descBase(dlo, dhi), descLimit(dlo, dhi), descAttr(dhi));
     }
-    if ((newSs & 0xfffc) === 0) c.fault(EX_TS, ext);
-    readDescriptor(c, newSs, EX_TS);
-    const shi = DHI, slo = DLO;
-    if ((newSs & 3) !== ddpl || ((shi >> 13) & 3) !== ddpl || (shi & 0x1a00) !== 0x1200) c.fault(EX_TS, (newSs & 0xfffc) + ext);
-    if (!(shi & 0x8000)) c.fault(EX_SS, (newSs & 0xfffc) + ext);
-    c.flags &= ~VM;
-    setSegCache(c, SS, newSs, descBase(slo, shi), descLimit(slo, shi), descAttr(shi));
-    c.cpl = ddpl;
-    setSegCache(c, CS, (sel & 0xfffc) | ddpl, descBase(dlo, dhi), descLimit(dlo, dhi), descAttr(dhi));
-    if (c.stackMode === 32) c.rl[4] = newSp; else c.rl[4] = (c.rl[4]! & ~0xffff) | (newSp & 0xffff);
-    if (fromVm86) {
-      push(c, size, c.sSel[GS]!, 0);
-      push(c, size, c.sSel[FS]!, 0);
-      push(c, size, c.sSel[DS]!, 0);
-      push(c, size, c.sSel[ES]!, 0);
-      for (const s of [GS, FS, DS, ES]) { c.sSel[s] = 0; c.sBase[s] = 0; c.sAttr[s] = 0; }
-    }
-    push(c, size, oldSs, 0);
-    push(c, size, oldSp, 0);
-  } else {
-    if (fromVm86) c.fault(EX_GP, (sel & 0xfffc) + ext);
-    setSegCache(c, CS, (sel & 0xfffc) | c.cpl, descBase(dlo, dhi), descLimit(dlo, dhi), descAttr(dhi));
+    push(c, size, flags, 0);
+    push(c, size, oldCs, 0);
+    push(c, size, oldRip, 0);
+    if (code >= 0) push(c, size, code, 0);
+  } catch (e) {
+    c.flags = flags;
+    for (const [s, sl, b, l, a] of saved) { c.sSel[s] = sl; c.sBase[s] = b; c.sLimit[s] = l; c.sAttr[s] = a; }
+    c.rl[4] = oldSp;
+    c.updateMode();
+    throw e;
   }
-  push(c, size, flags, 0);
-  push(c, size, oldCs, 0);
-  push(c, size, oldRip, 0);
-  if (code >= 0) push(c, size, code, 0);
   c.rip = off;
   c.flags &= ~(TF | NT | RF | VM);
   if (!(gtype & 1)) c.flags &= ~IF;
@@ -284,7 +288,8 @@ export function iret(c: Cpu, os: number): void {
     c.flags = (c.flags & ~(IOPL | VM)) | keep;
     return;
   }
-  if (c.flags & NT && !(c.efer & EFER_LMA)) {
+  if (c.flags & NT) {
+    if (c.efer & EFER_LMA) c.fault(EX_GP, 0); // no task switches in long mode
     taskReturn(c);
     return;
   }
@@ -325,7 +330,9 @@ export function iret(c: Cpu, os: number): void {
   const savedCs = [c.sSel[CS]!, c.sBase[CS]!, c.sLimit[CS]!, c.sAttr[CS]!] as const;
   try {
     loadCodeSegment(c, cs, true);
+    if (c.codeMode !== 64 && (os === 16 ? target & 0xffff : target >>> 0) > c.sLimit[CS]!) c.fault(EX_GP, 0);
   } catch (e) {
+    setSegCache(c, CS, savedCs[0], savedCs[1], savedCs[2], savedCs[3]);
     c.rl[4] = spBefore; c.rh[4] = spBeforeHi;
     throw e;
   }

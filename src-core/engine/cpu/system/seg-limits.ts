@@ -1,9 +1,11 @@
 // Segment limit and type checks on memory accesses outside 64-bit mode.
 //
 // Every segment register has a bit in c.segChk that is set when an access through it may
-// fault: anything but a flat segment (base 0, limit 4 GiB, expand-up, writable data). The
-// access paths (operands.ts memLin/stack, Cpu.segLin, string.ts) test that bit and call
-// checkSeg() only when it is set, so the flat segments every 32-bit OS uses cost one test.
+// fault: anything but a segment with a 4 GiB limit that is expand-up writable data. (The
+// base plays no part in the checks, so a 4 GiB per-CPU or TLS segment with a base, as 32-bit
+// Linux uses for FS/GS, is as cheap as a flat one.) The access paths (operands.ts memLin and
+// the stack, Cpu.segLin, string.ts) test that bit and call checkSeg() only when it is set,
+// so the flat segments every 32-bit OS uses cost one test.
 // In 64-bit mode the mask is 0: long mode ignores limits (FS/GS use only their base).
 //
 // Bit 8 (SEG_FETCH) is set when CS has a limit below 4 GiB: instruction fetch checks that
@@ -24,7 +26,7 @@ export function refreshSegChecks(c: Cpu): void {
   let m = 0;
   for (let s = 0; s < 6; s++) {
     const a = c.sAttr[s]!;
-    const flat = c.sBase[s] === 0 && c.sLimit[s] === FLAT_LIMIT &&
+    const flat = c.sLimit[s] === FLAT_LIMIT &&
       // Real and virtual-8086 mode check limits only; protected mode also the type.
       (!pm || (s !== CS && (a & 0x9e) === 0x92));
     if (!flat) m |= 1 << s;

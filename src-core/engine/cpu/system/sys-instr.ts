@@ -226,8 +226,9 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
       case 4: {
         const old = c.cr4;
         if ((c.efer & EFER_LMA) && !(lo & CR4_PAE)) c.fault(EX_GP, 0);
-        // Only bits we implement: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT FSGSBASE(no).
-        if (lo & ~0x7ff) c.fault(EX_GP, 0);
+        // Only bits we implement: TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT. VME and PVI
+        // (virtual-8086 extensions) are neither implemented nor advertised.
+        if (lo & ~0x7fc) c.fault(EX_GP, 0);
         c.cr4 = lo;
         if ((old ^ lo) & (CR4_PAE | CR4_PGE | CR4_PSE)) c.tlbFlushAll();
         return;
