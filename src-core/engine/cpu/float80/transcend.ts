@@ -125,8 +125,8 @@ export function f2xm1(x: F80, cw: number, fl: Flags): F80 {
   if (pre) return pre;
   if (c === Cls.Zero) return x;
   if (c === Cls.Inf) return signOf(x) ? fromInt(-1n) : x;
-  // Exact results: 2^1 - 1 = 1, 2^-1 - 1 = -0.5.
-  if (x.m === J && (x.se & 0x7fff) === 16383) return signOf(x) ? { se: 0x8000 | 16382, m: J } : x;
+  // Exact results 2^1 - 1 = 1, 2^-1 - 1 = -0.5 (the host still reports PE for them).
+  if (x.m === J && (x.se & 0x7fff) === 16383) { fl.ex |= 0x20; return signOf(x) ? { se: 0x8000 | 16382, m: J } : x; }
   return fromBF(B.expm1(B.mul(toBF(x), B.LN2)), cw, fl);
 }
 
