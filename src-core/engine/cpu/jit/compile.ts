@@ -25,7 +25,27 @@ import { CANON } from './emit-mem.ts';
 import { fuseCond } from './emit-cond.ts';
 
 /** The interpreter functions compiled code calls. */
-const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo };
+const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo, interpret };
+
+/** The block loop's steps for a compiled block whose segments need checks (same contract). */
+function interpret(c: Cpu, instrs: readonly Instr[]): number {
+  const mode = c.codeMode;
+  let k = 0;
+  try {
+    for (; k < instrs.length; k++) {
+      const ins = instrs[k]!;
+      c.ip0 = c.rip;
+      const next = mode === 32 ? (c.rip + ins.len) >>> 0 : (c.rip + ins.len) & 0xffff;
+      c.rip = next;
+      execute(c, ins);
+      if (c.rip !== next || c.intCheck || c.exitReq || c.halted) return k + 1;
+    }
+  } catch (e) {
+    c.jitDone = k;
+    throw e;
+  }
+  return instrs.length;
+}
 
 export interface CompileStats {
   blocks: number;
@@ -43,6 +63,8 @@ export function blockSource(b: Block, minInlined = 1): string | null {
   let body = '';
   let off = 0;
   let inlined = 0;
+  // Segments the inlined code addresses without limit checks (32-bit code only).
+  let segs = 0;
   // The ALU operation that set the flags just before (a Jcc tests its operands directly).
   let flags: FlagSrc | null = null;
   for (let k = 0; k < b.n; k++) {
@@ -63,6 +85,7 @@ export function blockSource(b: Block, minInlined = 1): string | null {
       continue;
     }
     inlined++;
+    if (mode !== 64 && ins.hasModrm && ins.mod !== 3) segs |= 1 << (ins.seg >= 0 ? ins.seg : ins.defSeg);
     body += e.code;
     if (e.kind === Kind.Jcc) {
       // Taken: leave the block at the target; not taken: run on (or end at the next address).
@@ -80,7 +103,9 @@ export function blockSource(b: Block, minInlined = 1): string | null {
     else if (e.mem) body += `if (c.intCheck || c.exitReq) { c.rip = ${next}; return ${k + 1}; }\n`;
   }
   if (inlined === 0 || inlined < minInlined) return null;
-  return validation(b) + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
+  // A segment that is not flat needs limit checks (system/seg-limits.ts): interpret instead.
+  const guard = validation(b) + (segs !== 0 ? `if ((c.segChk & ${segs}) !== 0) return H.interpret(c, I);\n` : '');
+  return guard + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
     'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
     'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0;\n' +
     `try {\n${body}} catch (e) { c.jitDone = k; throw e; }\nreturn ${b.n};\n`;
