@@ -36,6 +36,13 @@ export class Block {
   jit: JitFn | null = null;
   /** Executions counted towards compiling; negative once compiling was declined. */
   hits = 0;
+
+  constructor() {
+    // Physical addresses come from Float64Array TLB entries: keep them doubles from the start
+    // (see doubleFields in cpu.ts; a later representation change deoptimises the run loop).
+    this.phys = this.nextPhys = this.next2Phys = 0.5;
+    this.phys = this.nextPhys = this.next2Phys = -1;
+  }
 }
 
 /** Opcodes that end a block: unconditional control transfers and instructions that change how the

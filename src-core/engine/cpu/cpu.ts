@@ -25,6 +25,21 @@ import { saveCpuState, loadCpuState } from './system/snapshot.ts';
 import { checkSeg, refreshSegChecks } from './system/seg-limits.ts';
 import { Fpu } from './fpu.ts';
 
+/**
+ * V8 stores a number field as a small integer until a value outside that range (or a
+ * fraction) arrives; the change gives the object a new hidden class and deoptimises every
+ * compiled function that touched it, which made warm-up slow. Fields that hold addresses
+ * (often beyond 2^30, or computed in floating point) start out as doubles instead.
+ */
+export function doubleFields<T extends object>(o: T, keys: readonly (keyof T)[]): void {
+  const r = o as Record<keyof T, unknown>;
+  for (const k of keys) {
+    const v = r[k];
+    r[k] = 0.5;
+    r[k] = v;
+  }
+}
+
 /** Thrown (by identity) to unwind an instruction that faulted; details are on the Cpu. */
 export const FAULT = { cpuFault: true };
 
@@ -180,6 +195,7 @@ export class Cpu implements CpuCore {
     this.ram = bus.ram;
     this.dv = new DataView(bus.ram.buffer, bus.ram.byteOffset, bus.ram.byteLength);
     this.ram32 = new Int32Array(bus.ram.buffer, bus.ram.byteOffset, bus.ram.byteLength >> 2);
+    doubleFields(this, ['rip', 'ip0', 'eaLin', 'cr2', 'cr3', 'gdtBase', 'idtBase', 'kernelGsBase', 'apicBase']);
     this.reset();
   }
 
