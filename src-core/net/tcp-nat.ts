@@ -11,6 +11,8 @@ import { type Endpoints, TcpConn } from './tcp-conn.ts';
 import { hostAddressFor } from './udp-nat.ts';
 
 export const TCP_RTO_MS = 1000;
+/** Connections one guest may hold open (each is a host socket): a bound on file descriptors. */
+export const MAX_TCP_CONNECTIONS = 1024;
 /** Source ports on 10.0.2.2 for connections from forwarded host ports. */
 const FORWARD_PORT_FIRST = 32768;
 const FORWARD_PORT_LAST = 60999;
@@ -52,6 +54,11 @@ export class TcpNat {
         this.ctx.drop(host);
         return this.reset(src, dst, seg);
       }
+      if (this.conns.size >= MAX_TCP_CONNECTIONS) {
+        this.ctx.log(`tcp: ${MAX_TCP_CONNECTIONS} connections open; refusing one to ${host}:${seg.dstPort}`);
+        this.ctx.drop('policy');
+        return this.reset(src, dst, seg);
+      }
       const ep: Endpoints = { guestIp: src, guestPort: seg.srcPort, remoteIp: dst, remotePort: seg.dstPort };
       const connect = () => net.connect({ host, port: seg.dstPort, allowHalfOpen: true, localAddress: this.ctx.hostLoopbackOnly ? '127.0.0.1' : undefined });
       this.conns.set(k, TcpConn.fromGuest(ep, seg, connect, this.options(k)));
@@ -62,9 +69,10 @@ export class TcpNat {
 
   /** A host client connected to a forwarded port: connect to the guest's `guestIp`:`guestPort`. */
   openToGuest(socket: net.Socket, guestIp: number, guestPort: number): void {
-    const remotePort = this.allocatePort(guestIp, guestPort);
+    socket.on('error', () => {}); // reported through the connection once it exists
+    const remotePort = this.conns.size < MAX_TCP_CONNECTIONS ? this.allocatePort(guestIp, guestPort) : undefined;
     if (remotePort === undefined) {
-      this.ctx.log('tcp: no free source port for a forwarded connection');
+      this.ctx.log('tcp: too many connections; a forwarded connection is refused');
       socket.destroy();
       return;
     }

@@ -10,6 +10,8 @@ import { PROTO_UDP } from './ipv4.ts';
 import { buildUdp, UDP_MAX_PAYLOAD, type UdpDatagram } from './udp.ts';
 
 export const UDP_IDLE_MS = 60_000;
+/** Host sockets one guest may hold open for UDP: a bound on file descriptors, not a quota users meet. */
+export const MAX_UDP_FLOWS = 512;
 
 export interface UdpFlow {
   /** Carries a guest datagram's payload to the host side. */
@@ -48,6 +50,10 @@ export class UdpNat {
     if (!flow) {
       const host = hostAddressFor(this.ctx, dst);
       if (host === 'unsupported' || host === 'policy') return this.ctx.drop(host);
+      if (this.flows.size >= MAX_UDP_FLOWS) {
+        this.ctx.log(`udp: ${MAX_UDP_FLOWS} flows open; dropping a datagram to ${host}:${d.dstPort}`);
+        return this.ctx.drop('policy');
+      }
       flow = this.openOutbound(key, src, dst, d.srcPort, d.dstPort, host);
     }
     flow.timer.refresh();
