@@ -4,6 +4,7 @@ import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { AC, AF, CF, DF, EX_GP, ID, IF, IOPL, NT, OF, RF, TF, TWO32, VIF, VIP, ZF } from './constants.ts';
 import { getFlags } from './flags.ts';
+import { SEG_FETCH } from './system/seg-limits.ts';
 /** Jump to `target` (a number) honouring the operand size; 64-bit targets must be canonical. */
 export function jumpTo(c: Cpu, target: number, osize: number): void {
   if (c.codeMode === 64) {
@@ -12,12 +13,20 @@ export function jumpTo(c: Cpu, target: number, osize: number): void {
       c.fault(EX_GP, 0);
     }
     c.rip = target;
-  } else c.rip = osize === 16 ? target & 0xffff : target >>> 0;
+  } else {
+    const t = osize === 16 ? target & 0xffff : target >>> 0;
+    // Beyond a CS limit: #GP(0) at the branch (system/seg-limits.ts).
+    if ((c.segChk & SEG_FETCH) !== 0 && t > c.sLimit[1]!) c.fault(EX_GP, 0);
+    c.rip = t;
+  }
 }
 
-/** A 64-bit branch target must be canonical; checked before a CALL pushes anything. */
+/** A 64-bit branch target must be canonical, a 16/32-bit one inside a CS limit; checked
+ * before a CALL pushes anything. */
 export function checkTarget(c: Cpu, target: number): void {
-  if (c.codeMode === 64 && (target < -140737488355328 || target >= 140737488355328)) c.fault(EX_GP, 0);
+  if (c.codeMode === 64) {
+    if (target < -140737488355328 || target >= 140737488355328) c.fault(EX_GP, 0);
+  } else if ((c.segChk & SEG_FETCH) !== 0 && (c.codeMode === 16 ? target & 0xffff : target >>> 0) > c.sLimit[1]!) c.fault(EX_GP, 0);
 }
 
 /** Near-branch operand size: 64 in 64-bit mode (Intel ignores 66 here), else osize. */

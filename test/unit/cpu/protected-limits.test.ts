@@ -182,6 +182,26 @@ describe('code segment checks', () => {
     expect(m.frame(1)).toBe(0x10);
   });
 
+  it('raises #GP(0) at a near JMP or CALL whose target is beyond the CS limit (nothing pushed)', () => {
+    const m = new Machine32();
+    m.setDesc(FREE, desc(KCODE + 0x100, 0x3f, ACC_CODE, 0x4));
+    m.load(KCODE, [0xea, 0, 0, 0, 0, SEL, 0]);
+    m.load(KCODE + 0x100, [0x90, 0xe9, ...le(0x40 - 6, 4)]); // nop; jmp 0x40
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(1)).toBe(1); // the JMP, not its target
+    expect(m.frame(2)).toBe(SEL);
+
+    const m2 = new Machine32();
+    m2.setDesc(FREE, desc(KCODE + 0x100, 0x3f, ACC_CODE, 0x4));
+    m2.load(KCODE, [0xea, 0, 0, 0, 0, SEL, 0]);
+    m2.load(KCODE + 0x100, [0xe8, ...le(0x80 - 5, 4)]); // call 0x80
+    m2.runToHalt();
+    expect(m2.stoppedVector()).toBe(13);
+    expect(m2.frame(1)).toBe(0);
+    expect(m2.esp()).toBe(KSTACK - 16); // the #GP frame only: the CALL pushed nothing
+  });
+
   it('refuses a far jump to an offset beyond the target CS limit at the JMP', () => {
     const m = new Machine32();
     m.setDesc(FREE, desc(KCODE + 0x100, 0x0f, ACC_CODE, 0x4));
