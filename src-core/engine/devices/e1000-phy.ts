@@ -98,6 +98,16 @@ export class E1000Phy {
     if (notify && was !== this.linkUp) this.onLinkChange?.();
   }
 
+  /**
+   * A PHY reset or autoneg restart: on a wire the link drops and comes back once negotiation
+   * is done, and the MAC signals that change (LSC), which is how drivers notice the link is up
+   * after they configured the PHY. Here negotiation is instant, so the change is signalled at once.
+   */
+  private renegotiate(): void {
+    this.negotiate(false);
+    if (this.linkUp) this.onLinkChange?.();
+  }
+
   /** Plug or unplug the virtual cable. */
   setCable(plugged: boolean): void {
     this.cable = plugged;
@@ -120,11 +130,11 @@ export class E1000Phy {
         this.regs = defaults();
         this.regs[PHY.AUTONEG_ADV] = keep;
         this.regs[PHY.GIG_CTRL] = gig;
-        this.negotiate(true);
+        this.renegotiate();
         return;
       }
       this.regs[PHY.CTRL] = value & ~CTRL_RESTART_AUTONEG; // self-clearing
-      if (value & CTRL_RESTART_AUTONEG && value & CTRL_AUTONEG_EN) this.negotiate(true);
+      if (value & CTRL_RESTART_AUTONEG && value & CTRL_AUTONEG_EN) this.renegotiate();
       return;
     }
     this.regs[reg] = value;

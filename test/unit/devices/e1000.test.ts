@@ -98,6 +98,10 @@ describe('e1000: EEPROM, PHY, reset', () => {
     r.nic.phy.setCable(true);
     expect(r.read(R.ICR) & ICR_LSC).toBe(ICR_LSC);
     expect(r.read(R.STATUS) & 2).toBe(2);
+    // Restarting autonegotiation (as e1000_copper_link_autoneg does) signals the link anew.
+    r.mdic('write', PHY.CTRL, 0x1000 | 0x0200);
+    expect(r.read(R.ICR) & ICR_LSC).toBe(ICR_LSC);
+    expect(r.mdic('read', PHY.CTRL) & 0x0200).toBe(0); // self-clearing
     // The driver's own ICS write (e1000_open) raises it too.
     r.write(R.ICS, ICR_LSC);
     expect(r.irq.level).toBe(true);
