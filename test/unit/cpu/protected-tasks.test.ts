@@ -214,6 +214,18 @@ describe('task switch faults', () => {
     expect(m.frame(1)).toBe(KCODE + 9); // the IRET
   });
 
+  it('#TS(CS) for a bad code selector in the new TSS, raised in the new task', () => {
+    const m = withTask2();
+    m.bus.write16(TSS2 + 0x4c, SEL_KDATA); // CS = a data segment
+    m.load(KCODE, jmpFar(SEL2));
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(10);
+    expect(m.frame(0)).toBe(SEL_KDATA);
+    expect(m.frame(1)).toBe(TASK2); // the new task's EIP
+    expect(m.esp()).toBe(STACK2 - 16); // on the new task's stack
+    expect(m.cpu.sSel[7]).toBe(SEL2);
+  });
+
   it('#NP(sel) for a TSS that is not present', () => {
     const m = withTask2();
     m.setDesc(FREE, desc(TSS2, 0x67, ACC_TSS32 & 0x7f, 0));

@@ -140,6 +140,8 @@ function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): vo
   c.flags = (nflags & 0x3f7fd5) | 2;
   c.flOp = 0;
   c.rip = nip;
+  // From here faults belong to the new task: they restart at its first instruction.
+  c.ip0 = nip;
   // Selectors first (so a fault below leaves them as the new task's), then descriptors.
   for (let s = 0; s < 6; s++) c.sSel[s] = nsegs[s]!;
   c.sSel[LDTR] = nldt;
