@@ -5,7 +5,8 @@
 # Cases: a 32-bit call gate from ring 3 with two parameters and RETF 8 back (data-segment
 # nulling), a 16-bit call gate with one parameter, CALL to a TSS and IRET back (NT, busy bits,
 # back link, CR0.TS, saved state), a double fault taken by a task gate, #TS for a too-small
-# TSS, #GP for a ring-3 CALL through a DPL 0 gate, and a data access beyond a DS limit.
+# TSS, #GP for a ring-3 CALL through a DPL 0 gate, JMP between tasks, INT n through a task
+# gate, #TS for IRET to a task that is not busy, and a data access beyond a DS limit.
 # (Each ring-3 part loads its own DS: QEMU's TCG does not fault on a null DS, hardware does.)
 	.code32
 	.text
@@ -50,6 +51,7 @@ _start:
 	jb 2b
 	mov $idt + 0x30 * 8, %edi; mov $ring3_back, %eax; mov $0x08, %edx; mov $0xee00, %ebx; call mkgate
 	mov $idt + 8 * 8, %edi; mov $0, %eax; mov $0x38, %edx; mov $0x8500, %ebx; call mkgate
+	mov $idt + 0x31 * 8, %edi; mov $0, %eax; mov $0x30, %edx; mov $0x8500, %ebx; call mkgate
 	lidt idtr
 	movl $kstack0_top, tss1 + 4
 	movl $0x10, tss1 + 8
@@ -75,6 +77,12 @@ user1:
 ret1:
 	mov %ds, %eax
 	call putd
+	mov %es, %eax
+	call putd
+	mov %fs, %eax
+	call putd
+	mov %gs, %eax
+	call putd
 	mov %esp, %eax
 	call putd
 	int $0x30
@@ -94,6 +102,10 @@ gate32_target:
 	call putd
 	mov $0x10, %ax
 	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %fs
+	mov $0x23, %ax
+	mov %ax, %gs
 	lret $8
 
 	# ---- case 2: 16-bit call gate, one parameter ----
@@ -239,7 +251,7 @@ case5:
 
 	# ---- case 6: ring-3 CALL through a DPL 0 gate -> #GP(gate) ----
 case6:
-	movl $case7, resume
+	movl $case8, resume
 	pushl $0x23
 	pushl $ustack_top
 	pushl $0x3002
@@ -249,6 +261,68 @@ case6:
 user6:
 	lcall $0x73, $0
 	int $0x30
+
+	# ---- case 8: JMP to a TSS and JMP back ----
+case8:
+	movl $case9, resume
+	movl $task2j, tss2 + 0x20
+	movl $2, tss2 + 0x24
+	movl $t2stack_top, tss2 + 0x38
+	ljmp $0x30, $0
+	str %ax
+	movzwl %ax, %eax
+	call putd
+	movzbl gdt + 0x35, %eax
+	and $0xf, %eax
+	call putd
+	jmp *resume
+
+task2j:
+	str %ax
+	movzwl %ax, %eax
+	call putd
+	pushf
+	pop %eax
+	and $0x4000, %eax
+	call putd
+	movzbl gdt + 0x2d, %eax
+	and $0xf, %eax
+	call putd
+	movzbl gdt + 0x35, %eax
+	and $0xf, %eax
+	call putd
+	ljmp $0x28, $0
+
+	# ---- case 9: INT n through a task gate ----
+case9:
+	movl $case10, resume
+	movl $task2i, tss2 + 0x20
+	movl $2, tss2 + 0x24
+	movl $t2stack_top, tss2 + 0x38
+	int $0x31
+	mov tss1 + 0x20, %eax
+	call putd
+	jmp *resume
+
+task2i:
+	mov %esp, %eax
+	call putd
+	movzwl tss2, %eax
+	call putd
+	pushf
+	pop %eax
+	and $0x4000, %eax
+	call putd
+	iret
+
+	# ---- case 10: IRET with NT to a task that is not busy -> #TS(link) ----
+case10:
+	movl $case7, resume
+	movw $0x30, tss1
+	pushf
+	orl $0x4000, (%esp)
+	popf
+	iret
 
 	# ---- case 7: a load beyond the DS limit (QEMU's TCG does not check data limits) ----
 case7:

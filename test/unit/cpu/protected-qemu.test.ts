@@ -1,5 +1,6 @@
-// Cross-check against QEMU: protected-qemu.s (call gates, task switches, a double fault
-// through a task gate, #TS, #GP through a DPL 0 gate) is assembled into a multiboot kernel
+// Cross-check against QEMU: protected-qemu.s (32- and 16-bit call gates with RETF to the
+// outer level, CALL/JMP/INT n task switches and IRET back, a double fault through a task
+// gate, #TS, #GP through a DPL 0 gate) is assembled into a multiboot kernel
 // and run by qemu-system-i386 (TCG) and by Hangar's CPU from the same bytes at the same
 // address; both write what they observe to port 0xE9 and the streams must agree dword for
 // dword (except case 7: see below). Skipped only when binutils or QEMU is not installed.
@@ -74,7 +75,7 @@ function runHangar(image: Uint8Array, entry: number): number[] {
 }
 
 describe.skipIf(!TOOLS)('protected-mode cases agree with QEMU', () => {
-  it('call gates, task switches, task-gate #DF, #TS and #GP produce the same observations', () => {
+  it('call gates, task switches, task-gate #DF, #TS and #GP produce the same 68 observations', () => {
     const { elf, image, entry } = build();
     const hangar = runHangar(image, entry);
     const qemu = runQemu(elf);
@@ -85,7 +86,7 @@ describe.skipIf(!TOOLS)('protected-mode cases agree with QEMU', () => {
     };
     const [hangarCases, hangarLimit] = split(hangar);
     const [qemuCases] = split(qemu);
-    expect(hangarCases.length).toBe(51);
+    expect(hangarCases.length).toBe(68);
     expect(hex(hangarCases)).toEqual(hex(qemuCases));
     // Case 7, a load one byte past a DS limit of 0xFFF: #GP(0) at CPL 0 from CS 0x08, as on
     // hardware. QEMU's TCG does not check data segment limits, so it is not compared.
