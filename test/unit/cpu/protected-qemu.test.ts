@@ -3,7 +3,8 @@
 // gate, #TS, #GP through a DPL 0 gate) is assembled into a multiboot kernel
 // and run by qemu-system-i386 (TCG) and by Hangar's CPU from the same bytes at the same
 // address; both write what they observe to port 0xE9 and the streams must agree dword for
-// dword (except case 7: see below). Skipped only when binutils or QEMU is not installed.
+// dword (except case 7: see below). protected-qemu64.s does the same for long mode (64-bit
+// call gates, no task switches). Skipped only when binutils or QEMU is not installed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,27 +15,31 @@ import { IoBus } from '../../../src-core/engine/bus-io.ts';
 import { Cpu } from '../../../src-core/engine/cpu/cpu.ts';
 
 const SRC = join(import.meta.dirname, 'protected-qemu.s');
+const SRC64 = join(import.meta.dirname, 'protected-qemu64.s');
 const LOAD = 0x100000;
 
 function have(cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 }
-const TOOLS = have('as', ['--version']) && have('ld', ['--version']) && have('qemu-system-i386', ['--version']);
+const TOOLS = have('as', ['--version']) && have('ld', ['--version']) && have('qemu-system-i386', ['--version']) &&
+  have('qemu-system-x86_64', ['--version']);
 
 const dir = mkdtempSync(join(tmpdir(), 'hangar-pm-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function build(): { elf: string; image: Uint8Array; entry: number } {
-  const obj = join(dir, 'p.o');
-  const elf = join(dir, 'p.elf');
-  const bin = join(dir, 'p.bin');
-  execFileSync('as', ['--32', SRC, '-o', obj]);
-  execFileSync('ld', ['-m', 'elf_i386', `-Ttext=0x${LOAD.toString(16)}`, '-e', '_start', obj, '-o', elf]);
+/** Assemble and link at LOAD: a 32-bit ELF (QEMU loads it) or, for the 64-bit program, a
+ * 64-bit one whose flat image QEMU loads through the multiboot header's addresses. */
+function build(src = SRC, bits = 32): { elf: string; bin: string; image: Uint8Array; entry: number } {
+  const obj = join(dir, `p${bits}.o`);
+  const elf = join(dir, `p${bits}.elf`);
+  const bin = join(dir, `p${bits}.bin`);
+  execFileSync('as', [bits === 32 ? '--32' : '--64', src, '-o', obj]);
+  execFileSync('ld', ['-m', bits === 32 ? 'elf_i386' : 'elf_x86_64', `-Ttext=0x${LOAD.toString(16)}`, '-e', '_start', obj, '-o', elf]);
   execFileSync('objcopy', ['-O', 'binary', elf, bin]);
   const nm = execFileSync('nm', [elf]).toString();
   const m = /^([0-9a-f]+) T _start$/m.exec(nm);
   if (!m) throw new Error('protected-qemu.s: no _start symbol');
-  return { elf, image: new Uint8Array(readFileSync(bin)), entry: parseInt(m[1]!, 16) };
+  return { elf, bin, image: new Uint8Array(readFileSync(bin)), entry: parseInt(m[1]!, 16) };
 }
 
 function dwords(b: Uint8Array): number[] {
@@ -43,10 +48,11 @@ function dwords(b: Uint8Array): number[] {
   return out;
 }
 
-function runQemu(elf: string): number[] {
+function runQemu(kernel: string, qemu = 'qemu-system-i386'): number[] {
   const out = join(dir, 'qemu.out');
-  const r = spawnSync('qemu-system-i386', [
-    '-kernel', elf, '-display', 'none', '-nodefaults', '-no-reboot', '-m', '16', '-accel', 'tcg',
+  rmSync(out, { force: true });
+  const r = spawnSync(qemu, [
+    '-kernel', kernel, '-display', 'none', '-nodefaults', '-no-reboot', '-m', '16', '-accel', 'tcg',
     '-debugcon', `file:${out}`, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
   ], { timeout: 60000 });
   // isa-debug-exit: status (value << 1) | 1 = 1 for the final write of 0.
@@ -94,5 +100,14 @@ describe.skipIf(!TOOLS)('protected-mode cases agree with QEMU', () => {
     expect(hangarLimit[1]).toBe(0);
     expect(hangarLimit[3]).toBe(8);
     expect(hangarLimit[4]).toBe(0xdeadbeef);
+  });
+
+  it('a 64-bit call gate from ring 3 and ring 0, RETFQ, and JMP to a TSS in long mode agree', () => {
+    const { bin, image, entry } = build(SRC64, 64);
+    const hangar = runHangar(image, entry);
+    const qemu = runQemu(bin, 'qemu-system-x86_64');
+    expect(hangar.length).toBe(31);
+    expect(hangar.map((v) => v.toString(16))).toEqual(qemu.map((v) => v.toString(16)));
+    expect(hangar.slice(26, 28)).toEqual([13, 0x30]); // #GP(TSS selector)
   });
 });
