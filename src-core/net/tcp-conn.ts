@@ -7,7 +7,9 @@
 // real one. Host-side backpressure: when more than SEND_BUFFER
 // bytes wait for the guest's acknowledgement (its window is full), the host socket is paused.
 //
-// No window scaling, SACK or timestamps are offered, so the guest's window is its raw 16 bits.
+// Window scaling (RFC 7323) is used when the guest offers it, since a 64 KiB window caps a
+// transfer at 64 KiB per round trip, and round trips through an emulated guest are slow. No
+// SACK or timestamps.
 
 import type { Socket } from 'node:net';
 import type { NetContext } from './context.ts';
@@ -17,9 +19,11 @@ import { ACK, buildTcp, DEFAULT_MSS, FIN, type OutSegment, PSH, RST, seqAdd, seq
 /** Our MSS on a 1500-byte MTU (no options on data segments). */
 export const OUR_MSS = 1460;
 /** Bytes from the host held for the guest before the host socket is paused. */
-export const SEND_BUFFER = 256 * 1024;
+export const SEND_BUFFER = 512 * 1024;
 /** Bytes the guest may send that the host socket has not taken yet: our advertised window. */
-const RECEIVE_BUFFER = 65535;
+const RECEIVE_BUFFER = 256 * 1024;
+/** Our window-scale shift: 256 KiB fits in 16 bits shifted by 2. */
+const OUR_WSCALE = 2;
 const MAX_RETRIES = 8;
 const MAX_RTO_MS = 30_000;
 /** RFC 6298 suggests 1 s; Linux uses 200 ms. Never above the configured initial RTO. */
@@ -51,6 +55,11 @@ export class TcpConn {
   private sndNxt = 0;
   private sndWnd = 0;
   private sndMss = DEFAULT_MSS;
+  /** Window-scale shifts in use (0 unless both SYNs carried the option). */
+  private sndShift = 0;
+  private rcvShift = 0;
+  /** The guest's SYN offered window scaling (so our SYN-ACK may carry the option). */
+  private peerScales = false;
   private rcvNxt = 0;
   private sendBuf: Buffer = Buffer.alloc(0);
   private hostEnded = false;
@@ -132,7 +141,7 @@ export class TcpConn {
           return;
         }
         if (!(seg.flags & ACK) || seg.ack !== seqAdd(this.iss, 1)) return;
-        this.sndWnd = seg.window;
+        this.sndWnd = seg.window << this.sndShift;
         this.establish();
         break;
     }
@@ -161,9 +170,15 @@ export class TcpConn {
     this.finish();
   }
 
+  /** From the guest's SYN or SYN-ACK: its MSS, window scaling and (unscaled) first window. */
   private learnPeer(seg: TcpSegment): void {
-    this.sndWnd = seg.window;
+    this.sndWnd = seg.window; // never scaled in a SYN
     this.sndMss = Math.min(OUR_MSS, Math.max(64, seg.mss ?? DEFAULT_MSS));
+    this.peerScales = seg.wscale !== undefined;
+    if (seg.wscale !== undefined) {
+      this.sndShift = seg.wscale;
+      this.rcvShift = OUR_WSCALE;
+    }
   }
 
   private establish(): void {
@@ -251,7 +266,7 @@ export class TcpConn {
     const acked = seqDiff(seg.ack, this.sndUna);
     if (acked < 0) return; // old
     if (seqDiff(seg.ack, this.sndNxt) > 0) return this.sendAck(); // acknowledges what we never sent
-    this.sndWnd = seg.window;
+    this.sndWnd = seg.window << this.sndShift;
     if (acked === 0) return;
     const dataAcked = Math.min(acked, this.sendBuf.length);
     if (acked > this.sendBuf.length && this.finSent) this.finAcked = true;
@@ -350,10 +365,13 @@ export class TcpConn {
   }
 
   private sendSyn(): void {
-    const flags = this.state === 'syn-rcvd' ? SYN | ACK : SYN;
+    const synAck = this.state === 'syn-rcvd';
+    const flags = synAck ? SYN | ACK : SYN;
     if (this.retries === 0) this.time(seqAdd(this.iss, 1));
     else this.timedAck = undefined;
-    this.emit({ seq: this.iss, ack: this.rcvNxt, flags, mss: OUR_MSS });
+    // Our SYN always offers scaling; a SYN-ACK only answers the guest's offer (RFC 7323 1.3).
+    const wscale = !synAck || this.peerScales ? OUR_WSCALE : undefined;
+    this.emit({ seq: this.iss, ack: this.rcvNxt, flags, mss: OUR_MSS, wscale });
     this.armTimer();
   }
 
@@ -401,15 +419,18 @@ export class TcpConn {
     this.o.onClosed();
   }
 
-  private window(): number {
+  /** The window field: free room toward the host socket, in units of our scale (never scaled in a SYN). */
+  private window(syn: boolean): number {
     const queued = this.socket?.writableLength ?? 0;
-    return Math.max(0, Math.min(0xffff, RECEIVE_BUFFER - queued));
+    const shift = syn ? 0 : this.rcvShift;
+    const room = Math.max(0, Math.min(RECEIVE_BUFFER, 0xffff << shift) - queued);
+    return Math.min(0xffff, room >>> shift);
   }
 
   private emit(s: Omit<OutSegment, 'srcPort' | 'dstPort' | 'window'>): void {
     if (s.flags & ACK) this.ackPending = false;
     const { ep } = this;
-    const seg: OutSegment = { ...s, srcPort: ep.remotePort, dstPort: ep.guestPort, window: s.flags & RST ? 0 : this.window() };
+    const seg: OutSegment = { ...s, srcPort: ep.remotePort, dstPort: ep.guestPort, window: s.flags & RST ? 0 : this.window((s.flags & SYN) !== 0) };
     this.o.ctx.sendIp(ep.remoteIp, ep.guestIp, PROTO_TCP, buildTcp(ep.remoteIp, ep.guestIp, seg));
   }
 

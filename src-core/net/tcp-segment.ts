@@ -1,5 +1,6 @@
-// TCP segments (RFC 9293): header fields, the MSS option, the pseudo-header checksum. The NAT
-// offers no window scaling, SACK or timestamps, so the only option it reads or writes is MSS.
+// TCP segments (RFC 9293): header fields, the MSS and window-scale (RFC 7323) options, the
+// pseudo-header checksum. The NAT offers no SACK or timestamps, so it reads and writes no
+// other options.
 
 import { checksum, pseudoHeaderSum, verifies } from './checksum.ts';
 import { PROTO_TCP } from './ipv4.ts';
@@ -23,6 +24,8 @@ export interface TcpSegment {
   window: number;
   /** The MSS option (SYN segments), if present. */
   mss?: number;
+  /** The window-scale shift (SYN segments), if present. */
+  wscale?: number;
   payload: Uint8Array;
 }
 
@@ -38,6 +41,7 @@ export function parseTcp(src: number, dst: number, p: Uint8Array): TcpParse {
   if (offset < TCP_HEADER || offset > p.length) return { ok: false, reason: 'malformed' };
   if (!verifies(p, 0, p.length, pseudoHeaderSum(src, dst, PROTO_TCP, p.length))) return { ok: false, reason: 'tcp-checksum' };
   let mss: number | undefined;
+  let wscale: number | undefined;
   for (let i = TCP_HEADER; i < offset; ) {
     const kind = p[i];
     if (kind === 0) break; // end of options
@@ -45,6 +49,7 @@ export function parseTcp(src: number, dst: number, p: Uint8Array): TcpParse {
     const len = i + 1 < offset ? p[i + 1] : 0;
     if (len < 2 || i + len > offset) return { ok: false, reason: 'malformed' };
     if (kind === 2 && len === 4) mss = (p[i + 2] << 8) | p[i + 3];
+    if (kind === 3 && len === 3) wscale = Math.min(14, p[i + 2]); // RFC 7323 2.3: at most 14
     i += len;
   }
   return {
@@ -57,6 +62,7 @@ export function parseTcp(src: number, dst: number, p: Uint8Array): TcpParse {
       flags: p[13] & 0x3f,
       window: (p[14] << 8) | p[15],
       mss,
+      wscale,
       payload: p.subarray(offset),
     },
   };
@@ -70,11 +76,12 @@ export interface OutSegment {
   flags: number;
   window: number;
   mss?: number;
+  wscale?: number;
   payload?: Uint8Array;
 }
 
 export function buildTcp(src: number, dst: number, s: OutSegment): Uint8Array {
-  const opts = s.mss !== undefined ? 4 : 0;
+  const opts = (s.mss !== undefined ? 4 : 0) + (s.wscale !== undefined ? 4 : 0);
   const header = TCP_HEADER + opts;
   const payload = s.payload ?? new Uint8Array(0);
   const p = new Uint8Array(header + payload.length);
@@ -85,7 +92,12 @@ export function buildTcp(src: number, dst: number, s: OutSegment): Uint8Array {
   p[12] = (header / 4) << 4;
   p[13] = s.flags;
   p[14] = s.window >>> 8; p[15] = s.window & 0xff;
-  if (s.mss !== undefined) p.set([2, 4, s.mss >>> 8, s.mss & 0xff], TCP_HEADER);
+  let o = TCP_HEADER;
+  if (s.mss !== undefined) {
+    p.set([2, 4, s.mss >>> 8, s.mss & 0xff], o);
+    o += 4;
+  }
+  if (s.wscale !== undefined) p.set([1, 3, 3, s.wscale], o); // NOP keeps the header 4-aligned
   p.set(payload, header);
   const sum = checksum(p, 0, p.length, pseudoHeaderSum(src, dst, PROTO_TCP, p.length));
   p[16] = sum >>> 8;

@@ -7,53 +7,25 @@
 
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QemuSession, READY_MARKER } from '../../../bench/lib/qemu.ts';
-import { ensureGuestKit, guestKitModules } from '../../../scripts/guest-kit.ts';
-import { createUserNet, type UserNet } from '../../../src-core/net/user-net.ts';
+import type { UserNet } from '../../../src-core/net/user-net.ts';
+import { type NatGuest, startNatGuest } from './nat-guest.ts';
 
 const BOOT_TIMEOUT = 300_000;
 const STEP_TIMEOUT = 120_000;
-const MAC = '52:54:00:12:34:56';
 
-let tmp: string;
-let qemu: QemuSession | undefined;
+let guest: NatGuest | undefined;
 let backend: UserNet;
-let relay: dgram.Socket;
 let httpServer: http.Server;
 let tftp: dgram.Socket;
 let httpPort: number;
 let tftpPort: number;
 const blob = Buffer.alloc(1 << 20);
 const logLines: string[] = [];
-let step = 0;
 
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Runs a shell command in the guest and returns what it printed (up to the step marker). */
-async function sh(cmd: string, timeout = STEP_TIMEOUT): Promise<string> {
-  const s = qemu!;
-  const n = ++step;
-  const from = s.output.length;
-  // The marker is computed by the guest, so the echoed command line never matches it.
-  const sep = cmd.trimEnd().endsWith('&') ? ' ' : '; ';
-  s.send(`${cmd}${sep}echo STEP-$((${n}*1000+1))\n`);
-  const marker = `STEP-${n * 1000 + 1}`;
-  await s.waitFor(new RegExp(`${marker}\\r?\\n`), timeout, from);
-  const out = s.output.slice(from);
-  return out.slice(0, out.indexOf(marker));
-}
+const sh = (cmd: string) => guest!.sh(cmd, STEP_TIMEOUT);
 
 /** A TFTP server (RFC 1350, read requests only) answering from its own port. */
 function tftpServer(files: Map<string, Buffer>): dgram.Socket {
@@ -85,7 +57,6 @@ function tftpServer(files: Map<string, Buffer>): dgram.Socket {
 }
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'hangar-net-'));
   let x = 12345;
   for (let i = 0; i < blob.length; i++) blob[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
 
@@ -104,47 +75,24 @@ beforeAll(async () => {
   await new Promise<void>((r) => tftp.bind(0, '127.0.0.1', r));
   tftpPort = tftp.address().port;
 
-  backend = await createUserNet({
-    guestMac: MAC,
+  guest = await startNatGuest({
+    wire: 'hangar',
     portForwards: [{ name: 'guest-nc', protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 0, guestPort: 2222 }],
     log: (l) => logLines.push(l),
+    bootTimeoutMs: BOOT_TIMEOUT,
   });
-  relay = dgram.createSocket('udp4');
-  await new Promise<void>((r) => relay.bind(0, '127.0.0.1', r));
-  const qemuPort = await freeUdpPort();
-  relay.on('message', (frame) => backend.send(frame));
-  backend.setReceiver((frame) => relay.send(frame, qemuPort, '127.0.0.1'));
-
-  const kit = await ensureGuestKit();
-  const initrd = join(tmp, 'initrd');
-  await writeFile(initrd, Buffer.concat([await readFile(kit.initramfs), await readFile(guestKitModules(kit))]));
-  qemu = new QemuSession({
-    kernel: kit.kernel,
-    initrd,
-    append: 'console=ttyS0 panic=-1',
-    memoryMiB: 256,
-    extraArgs: [
-      '-netdev', `dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${qemuPort},remote.type=inet,remote.host=127.0.0.1,remote.port=${relay.address().port}`,
-      '-device', `e1000,netdev=n0,mac=${MAC}`,
-    ],
-  });
-  await qemu.waitFor(READY_MARKER, BOOT_TIMEOUT);
-  await qemu.waitFor('hangar-guest# ', STEP_TIMEOUT);
+  backend = guest.backend!;
 }, BOOT_TIMEOUT + STEP_TIMEOUT);
 
 afterAll(async () => {
-  await qemu?.kill();
-  await backend?.close();
-  relay?.close();
+  await guest?.close();
   tftp?.close();
   httpServer?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 describe('a Linux guest (QEMU e1000) on the NAT', () => {
   it('gets 10.0.2.15, the router and DNS from udhcpc', async () => {
-    await sh(`printf '#!/bin/sh\\n[ "$1" = bound ] || exit 0\\nifconfig $interface $ip netmask $subnet up\\nroute add default gw $router\\necho "nameserver $dns" >/etc/resolv.conf\\necho "LEASE $ip $subnet $router $dns $lease"\\n' >/tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ifconfig eth0 up`);
-    const out = await sh('udhcpc -i eth0 -q -n -t 5 -T 2 -s /tmp/dhcp.sh');
+    const out = await guest!.dhcp();
     expect(out).toContain('LEASE 10.0.2.15 255.255.255.0 10.0.2.2 10.0.2.3 86400');
   });
 

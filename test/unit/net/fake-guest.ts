@@ -79,13 +79,14 @@ export interface TcpOut {
   flags: number;
   window?: number;
   mss?: number;
+  wscale?: number;
   data?: ArrayLike<number>;
 }
 
 export const F = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16 } as const;
 
 export function tcpSegment(src: string, dst: string, s: TcpOut, bad = false): number[] {
-  const opts = s.mss !== undefined ? [2, 4, ...be16(s.mss)] : [];
+  const opts = [...(s.mss !== undefined ? [2, 4, ...be16(s.mss)] : []), ...(s.wscale !== undefined ? [3, 3, s.wscale, 0] : [])];
   const hl = 20 + opts.length;
   const data = Array.from(s.data ?? []);
   const t = [...be16(s.sport), ...be16(s.dport), ...be32(s.seq), ...be32(s.ack ?? 0), (hl / 4) << 4, s.flags, ...be16(s.window ?? 65535), 0, 0, 0, 0, ...opts, ...data];
@@ -104,7 +105,7 @@ export interface Seen {
   type: number;
   ip?: { src: string; dst: string; proto: number; payload: Uint8Array; checksumOk: boolean };
   udp?: { sport: number; dport: number; data: Uint8Array; checksumOk: boolean };
-  tcp?: { sport: number; dport: number; seq: number; ack: number; flags: number; window: number; mss?: number; data: Uint8Array; checksumOk: boolean };
+  tcp?: { sport: number; dport: number; seq: number; ack: number; flags: number; window: number; mss?: number; wscale?: number; data: Uint8Array; checksumOk: boolean };
 }
 
 const ipStr = (b: Uint8Array, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
@@ -125,15 +126,17 @@ export function parseFrame(raw: Uint8Array): Seen {
   } else if (p[9] === 6) {
     const off = (payload[12] >> 4) * 4;
     let mss: number | undefined;
+    let wscale: number | undefined;
     for (let i = 20; i < off; ) {
       if (payload[i] === 0) break;
       if (payload[i] === 1) { i++; continue; }
       if (payload[i] === 2) mss = rd16(payload, i + 2);
+      if (payload[i] === 3) wscale = payload[i + 2];
       i += payload[i + 1];
     }
     seen.tcp = {
       sport: rd16(payload, 0), dport: rd16(payload, 2), seq: rd32(payload, 4), ack: rd32(payload, 8), flags: payload[13],
-      window: rd16(payload, 14), mss, data: payload.subarray(off), checksumOk: inetSum([...ps, ...payload]) === 0,
+      window: rd16(payload, 14), mss, wscale, data: payload.subarray(off), checksumOk: inetSum([...ps, ...payload]) === 0,
     };
   }
   return seen;

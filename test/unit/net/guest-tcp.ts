@@ -9,6 +9,8 @@ export interface GuestTcpOptions {
   remotePort: number;
   mss?: number;
   window?: number;
+  /** Offer window scaling with this shift (this.window is then in bytes, sent scaled). */
+  wscale?: number;
 }
 
 export class GuestTcp {
@@ -22,6 +24,7 @@ export class GuestTcp {
   overrun = 0;
   private rightEdge = 0;
   remoteMss: number | undefined;
+  remoteWscale: number | undefined;
 
   constructor(readonly g: FakeGuest, readonly o: GuestTcpOptions) {
     this.mss = o.mss ?? 1460;
@@ -33,11 +36,17 @@ export class GuestTcp {
 
   out(flags: number, data?: ArrayLike<number>, bad = false, seq = this.seq): void {
     const seg = tcpSegment(GUEST, this.o.remoteIp, {
-      sport: this.o.localPort, dport: this.o.remotePort, seq, ack: this.rcvNxt, flags, window: this.window,
-      mss: flags & F.SYN ? this.mss : undefined, data,
+      sport: this.o.localPort, dport: this.o.remotePort, seq, ack: this.rcvNxt, flags,
+      window: flags & F.SYN ? Math.min(this.window, 65535) : Math.min(65535, this.window >>> this.shift()),
+      mss: flags & F.SYN ? this.mss : undefined, wscale: flags & F.SYN ? this.o.wscale : undefined, data,
     }, bad);
     this.g.sendIp(this.o.remoteIp, 6, seg);
     if (flags & F.ACK) this.rightEdge = (this.rcvNxt + this.window) >>> 0;
+  }
+
+  /** Our window's shift: only once both SYNs carried the option. */
+  private shift(): number {
+    return this.o.wscale !== undefined && this.remoteWscale !== undefined ? this.o.wscale : 0;
   }
 
   /** Active open. Returns the backend's SYN-ACK (or throws with what came instead). */
@@ -48,6 +57,7 @@ export class GuestTcp {
     this.seq = (this.seq + 1) >>> 0;
     this.rcvNxt = (synAck.tcp!.seq + 1) >>> 0;
     this.remoteMss = synAck.tcp!.mss;
+    this.remoteWscale = synAck.tcp!.wscale;
     this.out(F.ACK);
     return synAck;
   }

@@ -4,6 +4,7 @@
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SEND_BUFFER } from '../../../src-core/net/tcp-conn.ts';
 import { createUserNet, type UserNet, type UserNetOptions } from '../../../src-core/net/user-net.ts';
 import { F, FakeGuest, GATEWAY, GUEST } from './fake-guest.ts';
 import { GuestTcp } from './guest-tcp.ts';
@@ -80,6 +81,26 @@ describe('TCP from the guest', () => {
     const tail = await c.read(1);
     expect(tail).toEqual({ data: Buffer.alloc(0), fin: true });
     await until(() => backend!.tcpConnections === 0);
+  });
+
+  it('uses window scaling when the guest offers it: the scaled window bounds what is sent', async () => {
+    const data = pattern(300_000, 5);
+    const port = await listen((s) => s.end(data));
+    const g = await start();
+    // 200 KB advertised as 12500 << 4: more than 16 bits could say.
+    const c = new GuestTcp(g, { localPort: 41010, remoteIp: GATEWAY, remotePort: port, wscale: 4, window: 200_000 });
+    const synAck = await c.connect();
+    expect(synAck.tcp).toMatchObject({ flags: F.SYN | F.ACK, wscale: 2, mss: 1460 });
+    await new Promise((r) => setTimeout(r, 150));
+    const segs = g.inbox.filter(c.mine);
+    const highest = Math.max(...segs.map((s) => (s.tcp!.seq + s.tcp!.data.length - c.rcvNxt) >>> 0));
+    expect(highest).toBe(200_000);
+    const r = await c.read(data.length);
+    expect(r.data.equals(data)).toBe(true);
+    expect(c.overrun).toBe(0);
+    // Our own window is scaled by 4 (shift 2): 65535 * 4 bytes, about the 256 KiB receive buffer.
+    const ack = await g.take((s) => c.mine(s) && (s.tcp!.flags & F.FIN) !== 0);
+    expect(ack.tcp!.window).toBe(65535);
   });
 
   it('answers a connection to a closed host port with RST', async () => {
@@ -167,7 +188,7 @@ describe('TCP from the guest', () => {
     const highest = Math.max(...segs.map((s) => (s.tcp!.seq + s.tcp!.data.length - c.rcvNxt) >>> 0));
     expect(highest).toBe(16384);
     expect(backend!.tcpBuffered).toBeGreaterThan(0);
-    expect(backend!.tcpBuffered).toBeLessThan(256 * 1024 + 128 * 1024); // paused near the limit
+    expect(backend!.tcpBuffered).toBeLessThan(SEND_BUFFER + 128 * 1024); // paused near the limit
     expect(backend!.tcpPaused).toBe(1);
     c.window = 65535;
     const r = await c.read(total, 30_000);
