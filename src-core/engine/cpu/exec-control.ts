@@ -57,13 +57,25 @@ export function enter(c: Cpu, ins: Instr): void {
   const sz = stackSize(c, ins);
   const size = ins.imm & 0xffff;
   const level = ins.imm2 & 31;
+  const spLo = c.rl[4]!, spHi = c.rh[4]!;
+  try {
+    enterFrame(c, sz, size, level);
+  } catch (e) {
+    // A stack fault part way (segment limit, page) leaves RSP as it was.
+    c.rl[4] = spLo;
+    c.rh[4] = spHi;
+    throw e;
+  }
+}
+
+function enterFrame(c: Cpu, sz: number, size: number, level: number): void {
   push(c, sz, c.rl[5]!, c.rh[5]!);
   const frame = c.getSp();
   if (level > 0) {
     let bp = regA(c, 5, c.stackMode);
     for (let i = 1; i < level; i++) {
       bp -= sz >> 3;
-      const lin = c.segLin(SS, c.stackMode === 64 ? bp : c.stackMode === 32 ? bp >>> 0 : bp & 0xffff);
+      const lin = c.segLin(SS, c.stackMode === 64 ? bp : c.stackMode === 32 ? bp >>> 0 : bp & 0xffff, sz >> 3);
       const v = sz === 64 ? c.rd64(lin) : sz === 32 ? c.rd32(lin) : c.rd16(lin);
       push(c, sz, v, c.mhi);
     }

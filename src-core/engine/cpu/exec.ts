@@ -118,7 +118,8 @@ export function execute(c: Cpu, ins: Instr): void {
     case 0x60: { // PUSHA
       if (c.codeMode === 64) c.fault(EX_UD);
       const sp = c.rl[4]!;
-      for (let r = 0; r < 8; r++) push(c, os, r === 4 ? sp : c.rl[r]!, 0);
+      // A stack fault part way (segment limit, page) leaves ESP as it was.
+      try { for (let r = 0; r < 8; r++) push(c, os, r === 4 ? sp : c.rl[r]!, 0); } catch (e) { c.rl[4] = sp; throw e; }
       return;
     }
     case 0x61: { // POPA

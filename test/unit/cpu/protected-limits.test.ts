@@ -137,6 +137,26 @@ describe('stack segment limits', () => {
   });
 });
 
+describe('multi-push instructions', () => {
+  for (const [name, code, at] of [
+    ['PUSHA', [0x50, 0x60, 0xf4], 1],
+    ['ENTER 0, 3', [0x50, 0x50, 0x50, 0x89, 0xe5, 0xc8, 0, 0, 3, 0xf4], 5],
+  ] as const) {
+    it(`leaves ESP unchanged when ${name} runs into the stack limit part way`, () => {
+      const m = new Machine32();
+      m.setDesc(FREE, desc(0, USTACK - 0x19, 0xf6, 0x4)); // expand-down: 24 bytes of room
+      m.load(KCODE, [0x6a, SEL | 3, 0x68, ...le(USTACK, 4), 0x6a, 0x02, 0x6a, 0x1b, 0x68, ...le(UCODE, 4), 0xcf]);
+      m.load(UCODE, [...code]);
+      m.runToHalt();
+      expect(m.stoppedVector()).toBe(12);
+      expect(m.frame(0)).toBe(0);
+      expect(m.frame(1)).toBe(UCODE + at);
+      const pushed = name === 'PUSHA' ? 4 : 12;
+      expect(m.frame(4)).toBe(USTACK - pushed);
+    });
+  }
+});
+
 describe('code segment checks', () => {
   it('reads through a readable CS but refuses a store through CS', () => {
     const m = new Machine32();
