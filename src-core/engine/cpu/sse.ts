@@ -4,13 +4,13 @@
 // data movement in sse-move.ts.
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
-import { CF, CR0_TS, EX_NM, EX_UD, PF, TWO32, ZF } from './constants.ts';
-import { getFlags, setArith } from './flags.ts';
+import { CR0_TS, EX_NM, EX_UD } from './constants.ts';
 import { memLin, getReg, setReg, readRM } from './operands.ts';
-import { F64HI, bitsToF32, bitsToF64, cmpPred, f32Op, f32ToBits, f64Op, f64ToBits, roundMx } from './sse-float.ts';
+import { bitsToF32, f32ToBits } from './sse-float.ts';
 import { simdInt, SIMD_OPS } from './sse-int.ts';
 import { TMP16V, TMP8V, checkMmx, checkSse, mmxViews, regViews, src128, srcMmx, srcWords, store128, xmmViews } from './sse-operands.ts';
 import { execSseInt } from './sse-move.ts';
+import { execSseFp } from './sse-fp.ts';
 
 /** Opcodes (0x1xx = 0F map) handled here. */
 export function isSseOpcode(op: number): boolean {
@@ -47,6 +47,7 @@ export function execSse(c: Cpu, ins: Instr): void {
   if (mp === 0 && ((op >= 0x160 && op <= 0x17f) || op >= 0x1d0) && !(op === 0x170 || op === 0x1c2 || op === 0x1c6) && op !== 0x17e && op !== 0x17f && op !== 0x16e && op !== 0x16f && op !== 0x1d7 && op !== 0x1e7 && op !== 0x171 && op !== 0x172 && op !== 0x173) {
     c.fault(EX_UD);
   }
+  if (execSseFp(c, ins)) return; // floating point with MXCSR semantics
   const x = c.xmm;
   const d = ins.reg * 4;
   switch (op) {
@@ -121,57 +122,6 @@ export function execSse(c: Cpu, ins: Instr): void {
       if (ins.mod === 3 || mp > 1) c.fault(EX_UD);
       store128(c, ins, ins.reg, true);
       return;
-    case 0x12a: { // CVTSI2SS/SD (CVTPI2PS/PD: MMX source)
-      checkSse(c);
-      if (mp >= 2) {
-        let v: number;
-        if (ins.osize === 64) { const lo = readRM(c, ins, 64); v = c.mhi * TWO32 + (lo >>> 0); v = exactI64(lo, c.mhi, v); }
-        else v = readRM(c, ins, 32) | 0;
-        if (mp === 2) x[d] = f32ToBits(Math.fround(v));
-        else { x[d] = f64ToBits(v); x[d + 1] = F64HI; }
-      } else {
-        const s = srcMmx(c, ins);
-        checkMmx(c);
-        if (mp === 0) { x[d] = f32ToBits(s[0]!); x[d + 1] = f32ToBits(s[1]!); }
-        else { const a = s[0]!, b = s[1]!; x[d] = f64ToBits(a); x[d + 1] = F64HI; x[d + 2] = f64ToBits(b); x[d + 3] = F64HI; }
-      }
-      return;
-    }
-    case 0x12c: case 0x12d: { // CVTT/CVT SS2SI, SD2SI (PS2PI/PD2PI with MMX)
-      checkSse(c);
-      const trunc = op === 0x12c;
-      if (mp < 2) {
-        checkMmx(c);
-        const s = mp === 0 ? srcWords(c, ins, 2) : src128(c, ins, ins.mod !== 3);
-        const m = c.fpu.mmx;
-        const r = (ins.reg & 7) * 2;
-        if (mp === 0) { m[r] = toI32(c, bitsToF32(s[0]!), trunc); m[r + 1] = toI32(c, bitsToF32(s[1]!), trunc); }
-        else { m[r] = toI32(c, bitsToF64(s[0]!, s[1]!), trunc); m[r + 1] = toI32(c, bitsToF64(s[2]!, s[3]!), trunc); }
-        return;
-      }
-      const s = srcWords(c, ins, mp === 3 ? 2 : 1);
-      const v = mp === 2 ? bitsToF32(s[0]!) : bitsToF64(s[0]!, s[1]!);
-      if (ins.osize === 64) {
-        const r = roundMx(c.mxcsr, v, trunc);
-        if (!(r >= -9223372036854775808 && r < 9223372036854775808)) setReg(c, 64, ins.reg, 0, 0, 0x80000000 | 0);
-        else setReg(c, 64, ins.reg, 0, ((r % TWO32) + TWO32) % TWO32 | 0, Math.floor(r / TWO32) | 0);
-      } else setReg(c, 32, ins.reg, 0, toI32(c, v, trunc), 0);
-      return;
-    }
-    case 0x12e: case 0x12f: { // UCOMISS/COMISS/UCOMISD/COMISD
-      checkSse(c);
-      if (mp > 1) c.fault(EX_UD);
-      const s = srcWords(c, ins, mp === 1 ? 2 : 1);
-      const a = mp === 1 ? bitsToF64(x[d]!, x[d + 1]!) : bitsToF32(x[d]!);
-      const b = mp === 1 ? bitsToF64(s[0]!, s[1]!) : bitsToF32(s[0]!);
-      let f = 0;
-      if (Number.isNaN(a) || Number.isNaN(b)) f = ZF | PF | CF;
-      else if (a < b) f = CF;
-      else if (a === b) f = ZF;
-      setArith(c, f);
-      void getFlags;
-      return;
-    }
     case 0x150: { // MOVMSKPS/PD
       checkSse(c);
       if (ins.mod !== 3 || mp > 1) c.fault(EX_UD);
@@ -179,12 +129,6 @@ export function execSse(c: Cpu, ins: Instr): void {
       const m = mp === 0 ? ((x[r]! >>> 31) | ((x[r + 1]! >>> 31) << 1) | ((x[r + 2]! >>> 31) << 2) | ((x[r + 3]! >>> 31) << 3))
         : ((x[r + 1]! >>> 31) | ((x[r + 3]! >>> 31) << 1));
       setReg(c, ins.osize === 64 ? 64 : 32, ins.reg, 0, m, 0);
-      return;
-    }
-    case 0x151: case 0x158: case 0x159: case 0x15c: case 0x15d: case 0x15e: case 0x15f: {
-      checkSse(c);
-      const kind = op === 0x151 ? 8 : op === 0x158 ? 0 : op === 0x159 ? 1 : op === 0x15c ? 4 : op === 0x15d ? 5 : op === 0x15e ? 6 : 7;
-      floatArith(c, ins, kind);
       return;
     }
     case 0x152: case 0x153: { // RSQRTPS/SS, RCPPS/SS (approximations: we return the exact value rounded)
@@ -205,65 +149,6 @@ export function execSse(c: Cpu, ins: Instr): void {
       for (let i = 0; i < 4; i++) {
         const a = x[d + i]!, b = s[i]!;
         x[d + i] = op === 0x154 ? a & b : op === 0x155 ? ~a & b : op === 0x156 ? a | b : a ^ b;
-      }
-      return;
-    }
-    case 0x15a: { // CVTPS2PD / CVTPD2PS / CVTSS2SD / CVTSD2SS
-      checkSse(c);
-      if (mp === 0) {
-        const s = srcWords(c, ins, 2);
-        const a = bitsToF32(s[0]!), b = bitsToF32(s[1]!);
-        x[d] = f64ToBits(a); x[d + 1] = F64HI; x[d + 2] = f64ToBits(b); x[d + 3] = F64HI;
-      } else if (mp === 1) {
-        const s = src128(c, ins, ins.mod !== 3);
-        const a = bitsToF64(s[0]!, s[1]!), b = bitsToF64(s[2]!, s[3]!);
-        x[d] = f32ToBits(a); x[d + 1] = f32ToBits(b); x[d + 2] = 0; x[d + 3] = 0;
-      } else if (mp === 2) {
-        const s = srcWords(c, ins, 1);
-        x[d] = f64ToBits(bitsToF32(s[0]!)); x[d + 1] = F64HI;
-      } else {
-        const s = srcWords(c, ins, 2);
-        x[d] = f32ToBits(bitsToF64(s[0]!, s[1]!));
-      }
-      return;
-    }
-    case 0x15b: { // CVTDQ2PS / CVTPS2DQ (66) / CVTTPS2DQ (F3)
-      checkSse(c);
-      if (mp === 3) c.fault(EX_UD);
-      const s = src128(c, ins, ins.mod !== 3);
-      for (let i = 0; i < 4; i++) {
-        x[d + i] = mp === 0 ? f32ToBits(s[i]!) : toI32(c, bitsToF32(s[i]!), mp === 2);
-      }
-      return;
-    }
-    case 0x1e6: { // CVTTPD2DQ (66) / CVTDQ2PD (F3) / CVTPD2DQ (F2)
-      checkSse(c);
-      if (mp === 0) c.fault(EX_UD);
-      if (mp === 2) {
-        const s = srcWords(c, ins, 2);
-        const a = s[0]!, b = s[1]!;
-        x[d] = f64ToBits(a); x[d + 1] = F64HI; x[d + 2] = f64ToBits(b); x[d + 3] = F64HI;
-      } else {
-        const s = src128(c, ins, ins.mod !== 3);
-        const a = bitsToF64(s[0]!, s[1]!), b = bitsToF64(s[2]!, s[3]!);
-        x[d] = toI32(c, a, mp === 1); x[d + 1] = toI32(c, b, mp === 1); x[d + 2] = 0; x[d + 3] = 0;
-      }
-      return;
-    }
-    case 0x1c2: { // CMPPS/PD/SS/SD
-      checkSse(c);
-      const pred = ins.imm & 7;
-      if (mp === 0 || mp === 2) {
-        const n = mp === 0 ? 4 : 1;
-        const s = mp === 0 ? src128(c, ins, ins.mod !== 3) : srcWords(c, ins, 1);
-        for (let i = 0; i < n; i++) x[d + i] = cmpPred(pred, bitsToF32(x[d + i]!), bitsToF32(s[i]!)) ? -1 : 0;
-      } else {
-        const n = mp === 1 ? 2 : 1;
-        const s = mp === 1 ? src128(c, ins, ins.mod !== 3) : srcWords(c, ins, 2);
-        for (let i = 0; i < n; i++) {
-          const r = cmpPred(pred, bitsToF64(x[d + 2 * i]!, x[d + 2 * i + 1]!), bitsToF64(s[2 * i]!, s[2 * i + 1]!)) ? -1 : 0;
-          x[d + 2 * i] = r; x[d + 2 * i + 1] = r;
-        }
       }
       return;
     }
@@ -324,33 +209,3 @@ export function execSse(c: Cpu, ins: Instr): void {
       execSseInt(c, ins);
   }
 }
-
-function exactI64(lo: number, hi: number, approx: number): number {
-  void lo; void hi;
-  return approx; // a double rounds the 64-bit integer to nearest, as CVTSI2SD does in RN mode
-}
-
-function toI32(c: Cpu, v: number, trunc: boolean): number {
-  const r = roundMx(c.mxcsr, v, trunc);
-  if (!(r >= -2147483648 && r <= 2147483647)) return 0x80000000 | 0;
-  return r | 0;
-}
-
-function floatArith(c: Cpu, ins: Instr, kind: number): void {
-  const x = c.xmm;
-  const d = ins.reg * 4;
-  const mp = ins.mp;
-  if (mp === 0 || mp === 2) {
-    const n = mp === 0 ? 4 : 1;
-    const s = mp === 0 ? src128(c, ins, ins.mod !== 3) : srcWords(c, ins, 1);
-    for (let i = 0; i < n; i++) x[d + i] = f32Op(kind, x[d + i]!, s[i]!);
-  } else {
-    const n = mp === 1 ? 2 : 1;
-    const s = mp === 1 ? src128(c, ins, ins.mod !== 3) : srcWords(c, ins, 2);
-    for (let i = 0; i < n; i++) {
-      const lo = f64Op(kind, x[d + 2 * i]!, x[d + 2 * i + 1]!, s[2 * i]!, s[2 * i + 1]!);
-      x[d + 2 * i] = lo; x[d + 2 * i + 1] = F64HI;
-    }
-  }
-}
-

@@ -289,6 +289,20 @@ function randomXmm(r: Rng): Uint8Array {
   return b;
 }
 
+/**
+ * MXCSR for SSE cases: round to nearest half the time, else another rounding mode; DAZ and
+ * FTZ sometimes; occasionally unmasked exceptions (#XM) or flags already set.
+ */
+function randomMxcsr(r: Rng): number {
+  let m = 0x1f80;
+  if (r.bool(0.5)) m |= r.int(4) << 13;
+  if (r.bool(0.2)) m |= 0x40; // DAZ
+  if (r.bool(0.2)) m |= 0x8000; // FTZ
+  if (r.bool(0.1)) m &= ~(r.int(64) << 7);
+  if (r.bool(0.2)) m |= r.int(64);
+  return m;
+}
+
 /** Generate one case from template `tp`. */
 export function generate(r: Rng, tp: Template): DiffCase {
   const bytes: number[] = [];
@@ -383,7 +397,8 @@ export function generate(r: Rng, tp: Template): DiffCase {
     name: `${tp.name} [${hex}]`,
     gpr,
     rflags,
-    mxcsr: 0x1f80,
+    mxcsr: tp.sse ? randomMxcsr(r) : 0x1f80,
+    mxcsrFlags: tp.sse === true,
     xmm: tp.sse ? randomXmm(r) : randomXmm(r),
     x87: initX87(),
     code: new Uint8Array(bytes),
