@@ -77,7 +77,10 @@ export function blockSource(b: Block, minInlined = 1): string | null {
     const e = emitInstr({ k, mode, ins, next });
     const before = flags;
     flags = e === null ? null : lastFlags;
-    body += `// ${k}: op ${ins.op.toString(16)}\nk = ${k}; c.ip0 = ${start};\n`;
+    // The restart point (c.ip0) and the completed count (k) matter only to an instruction
+    // that can fault: inlined register-only work cannot, so it skips both stores.
+    if (e !== null && e.kind === Kind.Plain && !e.mem) body += `// ${k}: op ${ins.op.toString(16)}\n`;
+    else body += `// ${k}: op ${ins.op.toString(16)}\nk = ${k}; c.ip0 = ${start};\n`;
     if (e === null) {
       // Interpreter fallback: exactly the block loop's step.
       body += `nx = ${next}; c.rip = nx; H.execute(c, I[${k}]);\n`;

@@ -3,7 +3,7 @@
 // PUSH/POP, CALL/RET/JMP/Jcc). Each mirrors its case in exec.ts / exec-0f.ts; anything
 // else (or an unusual form) returns null and the compiler emits a call to execute().
 import type { Instr } from '../decode.ts';
-import { OP_AND, OP_CMP } from '../alu.ts';
+import { OP_AND, OP_CMP, OP_SUB } from '../alu.ts';
 import { aluOp } from './emit-alu.ts';
 import { CANON, linOf, load, readReg, readRM, reg64, store, writeReg, writeRM, writeRMAfterRead } from './emit-mem.ts';
 import type { EmitCtx } from './emit-mem.ts';
@@ -121,12 +121,17 @@ export function emitInstr(x: EmitCtx): Emitted | null {
     case 0xa8: return plain(`a = rl[0] & 255;\n` + aluOp(OP_AND, 8, 'a', '0', String(ins.imm & 0xff), '0'));
     case 0xa9: return plain(readReg(os, 0, 0, 'a', 'ah') + '\n' + aluOp(OP_AND, os, 'a', 'ah', immFor(os === 16 ? 16 : 32, ins.imm), String(ins.imm >> 31)));
     case 0xf6: case 0xf7: {
-      if (ins.ext > 1) return null;
+      if (ins.ext > 3) return null;
       const size = op === 0xf6 ? 8 : os;
       const rd = readRM(x, size, 'a', 'ah');
       if (rd === null) return null;
+      if (ins.ext === 2) return plain(rd + writeRMAfterRead(x, size, '~a', '~ah')); // NOT: no flags
+      if (ins.ext === 3) return plain(rd + aluOp(OP_SUB, size, '0', '0', 'a', 'ah') + writeRMAfterRead(x, size, 'r', 'rhh')); // NEG = 0 - a
       return plain(rd + aluOp(OP_AND, size, 'a', 'ah', immFor(size, ins.imm), String(ins.imm >> 31)));
     }
+    // Hint NOPs, PREFETCH and ENDBR: nothing happens (no memory access, no fault).
+    case 0x10d: case 0x118: case 0x119: case 0x11a: case 0x11b: case 0x11c: case 0x11d: case 0x11e: case 0x11f:
+      return { code: '', kind: Kind.Plain, mem: false };
     case 0x88: case 0x89: {
       const size = op === 0x88 ? 8 : os;
       const w = writeRM(x, size, 'a', 'ah');
