@@ -170,9 +170,15 @@ function bitOp(c: Cpu, ins: Instr, kind: number, imm: number): void {
       byteOff = word * (os >> 3);
       bit = off - word * os;
     }
-    lin = memLin(c, ins) + byteOff;
-    if (c.codeMode !== 64) lin = ((lin % TWO32) + TWO32) % TWO32;
-    else if (lin < -140737488355328 || lin >= 140737488355328) c.fault(EX_GP, 0); // non-canonical
+    if (c.codeMode !== 64) {
+      // The segment check applies to the byte actually addressed (and to the store, if any).
+      let off = ea(c, ins) + byteOff;
+      off = ins.asize === 16 ? off & 0xffff : ((off % TWO32) + TWO32) % TWO32;
+      lin = c.segLin(ins.seg >= 0 ? ins.seg : ins.defSeg, off, os >> 3, kind !== 0);
+    } else {
+      lin = memLin(c, ins) + byteOff;
+      if (lin < -140737488355328 || lin >= 140737488355328) c.fault(EX_GP, 0); // non-canonical
+    }
     v = readMem(c, os, lin);
     vh = c.mhi;
   }

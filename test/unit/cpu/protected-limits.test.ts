@@ -93,6 +93,27 @@ describe('data segment limits', () => {
     expect(m.frame(1)).toBe(KCODE + 7);
   });
 
+  it('checks bit-string operands at the dword actually addressed, and BTS for writability', () => {
+    const m = limited();
+    m.bus.write32(DATA + 0xffc, 0x80000000);
+    m.load(KCODE, [
+      ...loadSeg(DS, SEL),
+      0xbb, ...le(-1, 4), 0x0f, 0xa3, 0x1d, ...le(0x1000, 4), // mov ebx, -1; bt [0x1000], ebx: bit 31 of [0xffc]
+      0xbb, ...le(0x1000 * 8, 4), 0x0f, 0xa3, 0x1d, ...le(0, 4), // bt [0], ebx with ebx = 0x8000: [0x1000]
+      0xf4,
+    ]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(1)).toBe(KCODE + 23);
+    expect(m.frame(3) & 1).toBe(1); // CF from the first BT
+
+    const m2 = limited(0x90); // read-only
+    m2.load(KCODE, [...loadSeg(DS, SEL), 0x31, 0xc0, 0x0f, 0xa3, 0x05, ...le(0x10, 4), 0x0f, 0xab, 0x05, ...le(0x10, 4), 0xf4]);
+    m2.runToHalt();
+    expect(m2.stoppedVector()).toBe(13);
+    expect(m2.frame(1)).toBe(KCODE + 15); // BTS, after BT read fine
+  });
+
   it('stops REP MOVSB at the ES limit with ECX/EDI at the faulting element', () => {
     const m = limited();
     m.bus.writeBytes(DATA + 0x100, new Uint8Array([1, 2, 3, 4]));
