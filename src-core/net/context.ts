@@ -12,7 +12,8 @@ export type DropReason =
   | 'fragment'
   | 'unsupported' // a protocol or destination the NAT does not serve
   | 'policy' // hostLoopbackOnly refused it
-  | 'too-big'; // a host reply that does not fit one unfragmented packet
+  | 'too-big' // a host reply that does not fit one unfragmented packet
+  | 'queue-full'; // frames for the guest piled up beyond what the NIC was taking
 
 export interface NetContext {
   /** The guest's IPv4 address: learned from its traffic, else the DHCP lease (10.0.2.15). */

@@ -10,6 +10,10 @@
 // Window scaling (RFC 7323) is used when the guest offers it, since a 64 KiB window caps a
 // transfer at 64 KiB per round trip, and round trips through an emulated guest are slow. No
 // SACK or timestamps.
+//
+// Congestion control (RFC 5681: slow start, congestion avoidance, fast retransmit on three
+// duplicate ACKs) matters even on a virtual wire: the guest's NIC has a finite receive ring and
+// drops what does not fit, exactly like a congested router would.
 
 import type { Socket } from 'node:net';
 import type { NetContext } from './context.ts';
@@ -27,7 +31,9 @@ const OUR_WSCALE = 2;
 const MAX_RETRIES = 8;
 const MAX_RTO_MS = 30_000;
 /** RFC 6298 suggests 1 s; Linux uses 200 ms. Never above the configured initial RTO. */
-const MIN_RTO_MS = 200;
+const MIN_RTO_MS = 100;
+/** RFC 5681 initial window (RFC 6928's ten segments). */
+const INITIAL_CWND_SEGMENTS = 10;
 
 export interface Endpoints {
   guestIp: number;
@@ -79,6 +85,12 @@ export class TcpConn {
   private ackScheduled = false;
   /** One past the highest sequence number ever sent: below it, a send is a retransmission. */
   private sndMax = 0;
+  /** Congestion window and slow-start threshold (bytes), and duplicate ACKs in a row. */
+  private cwnd = 0;
+  private ssthresh = 0x7fffffff;
+  private dupAcks = 0;
+  /** While recovering from a fast retransmit: the sequence number that ends the recovery. */
+  private recover: number | undefined;
   private ackPending = false;
   private socket: Socket | undefined;
 
@@ -186,6 +198,7 @@ export class TcpConn {
     this.sndUna = seqAdd(this.iss, 1);
     this.sndNxt = this.sndUna;
     this.sndMax = this.sndUna;
+    this.cwnd = INITIAL_CWND_SEGMENTS * this.sndMss;
     this.stopTimer();
     this.sampleRtt(this.sndUna);
     this.rto = this.currentRto();
@@ -266,8 +279,30 @@ export class TcpConn {
     const acked = seqDiff(seg.ack, this.sndUna);
     if (acked < 0) return; // old
     if (seqDiff(seg.ack, this.sndNxt) > 0) return this.sendAck(); // acknowledges what we never sent
-    this.sndWnd = seg.window << this.sndShift;
-    if (acked === 0) return;
+    const window = seg.window << this.sndShift;
+    if (acked === 0) {
+      // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, same window, data out.
+      const dup = seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) && window === this.sndWnd && seqDiff(this.sndNxt, this.sndUna) > 0;
+      this.sndWnd = window;
+      if (dup && ++this.dupAcks === 3 && this.recover === undefined) this.fastRetransmit();
+      return;
+    }
+    this.sndWnd = window;
+    this.dupAcks = 0;
+    const mss = this.sndMss;
+    if (this.recover !== undefined) {
+      if (seqDiff(seg.ack, this.recover) >= 0) {
+        this.recover = undefined; // all that was out at the loss is acknowledged
+        this.cwnd = this.ssthresh;
+      } else {
+        // NewReno partial ACK (RFC 6582): the next hole is lost too; resend it now.
+        this.retransmitFirst(seg.ack);
+      }
+    } else if (this.cwnd < this.ssthresh) {
+      this.cwnd += Math.min(acked, mss); // slow start
+    } else {
+      this.cwnd += Math.max(1, Math.floor((mss * mss) / this.cwnd)); // congestion avoidance
+    }
     const dataAcked = Math.min(acked, this.sendBuf.length);
     if (acked > this.sendBuf.length && this.finSent) this.finAcked = true;
     this.sendBuf = this.sendBuf.subarray(dataAcked);
@@ -306,13 +341,33 @@ export class TcpConn {
     this.scheduleAck();
   }
 
+  /** Three duplicate ACKs: the segment at sndUna was lost. Halve the window and resend it. */
+  private fastRetransmit(): void {
+    const inFlight = seqDiff(this.sndNxt, this.sndUna);
+    this.ssthresh = Math.max(Math.floor(inFlight / 2), 2 * this.sndMss);
+    this.cwnd = this.ssthresh;
+    this.recover = this.sndNxt;
+    this.retransmitFirst(this.sndUna);
+  }
+
+  /** Resends one segment's worth from `seq` (at or after sndUna), leaving sndNxt alone. */
+  private retransmitFirst(seq: number): void {
+    const off = seqDiff(seq, this.sndUna);
+    const n = Math.min(this.sndMss, this.sendBuf.length - off);
+    if (n <= 0) return;
+    this.timedAck = undefined;
+    this.emit({ seq, ack: this.rcvNxt, flags: ACK, payload: this.sendBuf.subarray(off, off + n) });
+    this.stopTimer();
+    this.armTimer();
+  }
+
   /** Sends what the guest's window allows, then our FIN once the host has ended. */
   private pump(): void {
     if (this.state !== 'established') return;
     while (!this.finSent) {
       const inFlight = seqDiff(this.sndNxt, this.sndUna);
       const unsent = this.sendBuf.length - inFlight;
-      const room = this.sndWnd - inFlight;
+      const room = Math.min(this.sndWnd, this.cwnd) - inFlight;
       if (unsent > 0 && room > 0) {
         const n = Math.min(unsent, room, this.sndMss);
         const payload = this.sendBuf.subarray(inFlight, inFlight + n);
@@ -345,6 +400,13 @@ export class TcpConn {
       return this.finish();
     }
     this.rto = Math.min(this.rto * 2, MAX_RTO_MS);
+    if (this.state === 'established' && !zeroWindow) {
+      // RFC 5681 3.1: after a timeout, start again from one segment.
+      this.ssthresh = Math.max(Math.floor(seqDiff(this.sndNxt, this.sndUna) / 2), 2 * this.sndMss);
+      this.cwnd = this.sndMss;
+      this.recover = undefined;
+      this.dupAcks = 0;
+    }
     if (this.state === 'syn-sent' || this.state === 'syn-rcvd') {
       this.sendSyn();
       return;

@@ -25,6 +25,15 @@ import { parseTcp } from './tcp-segment.ts';
 import { buildUdp, parseUdp } from './udp.ts';
 import { UDP_IDLE_MS, UdpNat } from './udp-nat.ts';
 
+/**
+ * Frames handed to the NIC per turn of the event loop. The guest's receive ring is finite (the
+ * Linux e1000 driver posts 256 buffers) and the guest CPU runs between turns, so a burst larger
+ * than the ring would only be dropped at the NIC; the rest waits for the next turn.
+ */
+export const FRAMES_PER_TURN = 64;
+/** Frames waiting for the NIC before new ones are dropped (TCP resends; UDP is lossy anyway). */
+const MAX_QUEUED_FRAMES = 4096;
+
 export interface UserNetOptions {
   /** The adapter's MAC (config `network[].mac`): where frames for the guest are addressed. */
   guestMac: string;
@@ -75,7 +84,7 @@ export async function createUserNet(options: UserNetOptions): Promise<UserNet> {
 function emptyDrops(): Record<DropReason, number> {
   return {
     'not-for-us': 0, malformed: 0, 'ip-checksum': 0, 'tcp-checksum': 0, 'udp-checksum': 0, 'icmp-checksum': 0,
-    fragment: 0, unsupported: 0, policy: 0, 'too-big': 0,
+    fragment: 0, unsupported: 0, policy: 0, 'too-big': 0, 'queue-full': 0,
   };
 }
 
@@ -91,6 +100,7 @@ class UserNetwork implements UserNet, NetContext {
   private learnedIp: number | undefined;
   private receiver: ((frame: Uint8Array) => void) | undefined;
   private queue: Uint8Array[] = [];
+  private queueHead = 0;
   private flushScheduled = false;
   private closed = false;
   private readonly logLine: (line: string) => void;
@@ -205,15 +215,33 @@ class UserNetwork implements UserNet, NetContext {
   /** Frames reach the NIC from the event loop, never from inside its own send(). */
   private queueFrame(frame: Uint8Array): void {
     if (this.closed) return;
+    if (this.queue.length - this.queueHead >= MAX_QUEUED_FRAMES) return this.drop('queue-full');
     this.queue.push(frame);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      const frames = this.queue;
-      this.queue = [];
-      if (this.closed || !this.receiver) return;
-      for (const f of frames) this.receiver(f);
+      if (this.closed) return;
+      const end = Math.min(this.queue.length, this.queueHead + FRAMES_PER_TURN);
+      const receive = this.receiver;
+      for (; this.queueHead < end; this.queueHead++) {
+        const f = this.queue[this.queueHead];
+        if (receive) receive(f);
+      }
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      } else {
+        if (this.queueHead > 1024) {
+          this.queue = this.queue.slice(this.queueHead);
+          this.queueHead = 0;
+        }
+        this.scheduleFlush();
+      }
     });
   }
 
@@ -221,6 +249,7 @@ class UserNetwork implements UserNet, NetContext {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.queueHead = 0;
     this.tcp.close();
     this.udp.close();
     await this.forwards?.close();
