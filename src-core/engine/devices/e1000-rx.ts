@@ -8,8 +8,10 @@
 // after Linux's reset) until the guest hands back descriptors by writing RDT. When that buffer
 // is full too the frame is lost: MPC counts it and RXO is raised, as on the real part.
 // The stored frame carries the 4-byte FCS the driver expects and strips (RCTL.SECRC clear).
+// Checksum offload results (RXCSUM) come from e1000-rxcsum.ts.
 import type { MemoryBus } from '../bus-memory.ts';
 import type { DeviceState } from '../device.ts';
+import { rxChecksum } from './e1000-rxcsum.ts';
 import {
   CTRL_VME, FCS_LEN, ICR_RXDMT0, ICR_RXO, ICR_RXT0, R, RAH_AV, RCTL_BAM, RCTL_BSEX, RCTL_BSIZE_SHIFT, RCTL_EN, RCTL_LPE,
   RCTL_MO_SHIFT, RCTL_MPE, RCTL_RDMTS_SHIFT, RCTL_SECRC, RCTL_UPE, RCTL_VFE, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IXSM,
@@ -196,6 +198,7 @@ export class E1000Rx {
       data.set(frame);
       new DataView(data.buffer).setUint32(frame.length, ethernetFcs(frame), true);
     }
+    const cs = rxChecksum(frame, h.reg(R.RXCSUM));
     const base = h.reg(R.RDBAH) * 0x1_0000_0000 + (h.reg(R.RDBAL) & ~0xf);
     for (let off = 0; off < total; off += bs) {
       const addr = base + head * 16;
@@ -204,14 +207,14 @@ export class E1000Rx {
       const len = Math.min(bs, total - off);
       h.memory.writeBytes(buf, data.subarray(off, off + len));
       const last = off + len >= total;
-      // Write-back: length, checksum (not computed: IXSM tells the driver to check itself),
-      // status, errors, special (the stripped VLAN tag).
+      // Write-back: length, packet checksum, status (checksum results on the last descriptor
+      // only, as the hardware reports them), errors, special (the stripped VLAN tag).
       const wb = new Uint8Array(8);
       const dv = new DataView(wb.buffer);
       dv.setUint16(0, len, true);
-      dv.setUint16(2, 0, true);
-      wb[4] = RXD_STAT_DD | RXD_STAT_IXSM | (last ? RXD_STAT_EOP : 0) | (tag >= 0 ? RXD_STAT_VP : 0);
-      wb[5] = 0;
+      dv.setUint16(2, last ? cs.csum : 0, true);
+      wb[4] = RXD_STAT_DD | (last ? RXD_STAT_EOP | cs.status : RXD_STAT_IXSM) | (tag >= 0 ? RXD_STAT_VP : 0);
+      wb[5] = last ? cs.errors : 0;
       dv.setUint16(6, tag >= 0 ? tag : 0, true);
       h.memory.writeBytes(addr + 8, wb);
       head = (head + 1) % count;

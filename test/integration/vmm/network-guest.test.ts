@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -175,10 +175,16 @@ describe('e1000 network adapter in a Linux guest on the Hangar engine', () => {
     // busybox wget sends --post-file contents as a C string: no NUL bytes in the upload.
     await con.run("dd if=/dev/urandom bs=1024 count=220 2>/dev/null | tr -d '\\000' | head -c 196608 > /tmp/up");
     const upMd5 = /([0-9a-f]{32})\s+\/tmp\/up/.exec(await con.run('md5sum /tmp/up'))![1]!;
+    let t0 = performance.now();
     const up = await con.run(`wget -q -O - --post-file /tmp/up http://10.0.2.2:${port}/upload`);
+    const upMs = performance.now() - t0;
     expect(up).toContain(`UPLOAD-${upMd5}-${192 * 1024}-DONE`);
+    t0 = performance.now();
     const down = await con.run(`wget -q -O - http://10.0.2.2:${port}/download | md5sum`);
+    const downMs = performance.now() - t0;
     expect(down).toContain(md5(download));
+    // Wall time includes typing the command over the serial console; for the report only.
+    console.log(`network-guest: upload 192 KiB in ${upMs.toFixed(0)} ms, download 256 KiB in ${downMs.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(1)})`);
 
     await new Promise((r) => setTimeout(r, 1500));
     const stats = await c.request<{ current: StatsSample }>('query-stats');

@@ -327,6 +327,42 @@ describe('e1000: receive', () => {
     expect(d.data.subarray(0, 100)).toEqual(inner);
   });
 
+  it('checks IPv4 and TCP/UDP checksums when RXCSUM asks (TCPCS/IPCS, TCPE/IPE), IXSM otherwise', () => {
+    const r = new NicRig();
+    r.setupRx(8, 7);
+    const tcp = ipv4Packet({ proto: 6, payload: bytes(300), dst: MAC, src: PEER });
+    const cs = ~inetSum(tcp, 34, tcp.length, pseudo(tcp, 14, 6, tcp.length - 34)) & 0xffff;
+    tcp[50] = cs >> 8;
+    tcp[51] = cs & 0xff;
+    r.wire.deliver(tcp); // RXCSUM 0: nothing checked
+    expect(r.rxDesc(0).status & 0x64).toBe(0x04);
+    r.write(R.RXCSUM, (1 << 8) | (1 << 9) | 14); // IPOFL | TUOFL, packet checksum from byte 14
+    r.wire.deliver(tcp);
+    let d = r.rxDesc(1);
+    expect(d.status & 0x64).toBe(0x60); // IPCS | TCPCS, no IXSM
+    expect(d.errors).toBe(0);
+    const raw = r.memory.read16(0x20000 + 16 + 10);
+    expect(raw).toBe(inetSum(tcp, 14, tcp.length));
+    const bad = tcp.slice();
+    bad[100] ^= 0x40; // one flipped payload bit
+    r.wire.deliver(bad);
+    d = r.rxDesc(2);
+    expect(d.status & 0x60).toBe(0x60);
+    expect(d.errors).toBe(0x20); // TCPE
+    const badIp = tcp.slice();
+    badIp[22] = 1; // TTL changed without fixing the header checksum
+    r.wire.deliver(badIp);
+    expect(r.rxDesc(3).errors & 0x40).toBe(0x40); // IPE
+    const arp = frameTo(MAC, 60);
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    r.wire.deliver(arp);
+    expect(r.rxDesc(4).status & 0x64).toBe(0x04); // not IPv4: not checked
+    const udp0 = ipv4Packet({ proto: 17, payload: bytes(20), dst: MAC, src: PEER }); // UDP checksum 0 = none
+    r.wire.deliver(udp0);
+    expect(r.rxDesc(5).status & 0x64).toBe(0x40); // IP header checked, UDP not
+  });
+
   it('ignores frames while the receiver is disabled', () => {
     const r = new NicRig();
     r.setupRx(8, 7);
