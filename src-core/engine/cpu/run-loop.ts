@@ -40,8 +40,10 @@ export function runLoop(c: Cpu, budget: number): number {
           if (prev.nextRip === c.rip && prev.nextEpoch === c.epoch) { b = prev.next; phys = prev.nextPhys; }
           else if (prev.next2Rip === c.rip && prev.next2Epoch === c.epoch) { b = prev.next2; phys = prev.next2Phys; }
           if (b !== null && b.phys === phys) {
-            // Compiled code checks its own bytes (it returns -1 when they changed).
-            if (b.jit !== null) blk = b;
+            // Compiled code checks its own bytes (it returns -1 when they changed); it runs
+            // only when the budget allows the whole block, else the block loop below runs its
+            // instructions and they must be checked here.
+            if (b.jit !== null && n + b.n <= budget) blk = b;
             else {
               const w = b.words;
               const r = c.ram32;

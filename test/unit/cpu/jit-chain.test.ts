@@ -156,4 +156,20 @@ describe('block compiler: chained successors are revalidated', () => {
       expect(m.reg(2)).toBe(11n + 19n * 5n);
     }
   });
+
+  it('checks a linked compiled block that the rest of the budget cannot hold (it is interpreted)', () => {
+    const G = KCODE + 0x3000;
+    const m = machine(1);
+    m.load(KCODE, [0xb9, ...le(30, 4), 0xe8, ...le(F_LIN - (KCODE + 10), 4), 0xe8, ...le(G - (KCODE + 15), 4), 0xff, 0xc9, 0x75, 0xf2, HLT]);
+    m.load(F_LIN, [0x83, 0xc2, 0x01, 0xc3]);
+    m.load(G, [0x83, 0xf9, 20, 0x75, 0x08, 0xc6, 0x04, 0x25, ...le(F_LIN + 2, 4), 0x05, 0xc3]);
+    // Run a few iterations (linking CALL F's block to F's compiled block), step to the first
+    // CALL F after G patched F, then run 2 instructions: the CALL, and F's first instruction
+    // through the block loop (F, linked and compiled, holds 2).
+    expect(m.cpu.run(40)).toBe(40);
+    while (!(m.bus.ram[F_LIN + 2] === 5 && m.cpu.rip === KCODE + 5)) m.cpu.run(1);
+    expect(m.cpu.run(2)).toBe(2);
+    m.runToHalt();
+    expect(m.reg(2)).toBe(11n + 19n * 5n);
+  });
 });
