@@ -114,6 +114,21 @@ describe('data segment limits', () => {
     expect(m2.frame(1)).toBe(KCODE + 15); // BTS, after BT read fine
   });
 
+  it('checks SGDT/LGDT operands as 6 bytes and SGDT as a store', () => {
+    const m = limited();
+    m.load(KCODE, [...loadSeg(DS, SEL), 0x0f, 0x01, 0x05, ...le(0xff8, 4), 0x0f, 0x01, 0x15, ...le(0xffb, 4), 0xf4]);
+    m.runToHalt(); // sgdt [0xff8] fits; lgdt [0xffb] would read 0xffb..0x1000
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(1)).toBe(KCODE + 13);
+    expect(m.bus.read16(DATA + 0xff8)).toBe(0x1ff); // the GDT limit SGDT stored
+
+    const m2 = limited(0x90);
+    m2.load(KCODE, [...loadSeg(DS, SEL), 0x0f, 0x01, 0x05, ...le(0, 4), 0xf4]);
+    m2.runToHalt();
+    expect(m2.stoppedVector()).toBe(13);
+    expect(m2.frame(1)).toBe(KCODE + 6);
+  });
+
   it('stops REP MOVSB at the ES limit with ECX/EDI at the faulting element', () => {
     const m = limited();
     m.bus.writeBytes(DATA + 0x100, new Uint8Array([1, 2, 3, 4]));

@@ -66,7 +66,7 @@ function group6(c: Cpu, ins: Instr): void {
     case 0: case 1: { // SLDT / STR
       const v = c.sSel[ins.ext === 0 ? LDTR : TR]!;
       if (ins.mod === 3) setReg(c, ins.osize, ins.rm, 0, v, 0);
-      else c.wr16(memLin(c, ins), v);
+      else c.wr16(memLin(c, ins, 2, true), v);
       return;
     }
     case 2: { // LLDT
@@ -157,7 +157,10 @@ function group7(c: Cpu, ins: Instr): void {
         c.fault(EX_UD); // MONITOR/MWAIT/XGETBV/CLAC/STAC... not advertised
     }
   }
-  const lin = memLin(c, ins);
+  // Operand size for the segment check: 6 (10 in 64-bit mode) bytes for the table registers,
+  // a word for MSW, one byte for INVLPG; SGDT/SIDT/SMSW store.
+  const bytes = ins.ext < 4 ? (c.codeMode === 64 ? 10 : 6) : ins.ext === 7 ? 1 : 2;
+  const lin = memLin(c, ins, bytes, ins.ext < 2 || ins.ext === 4);
   switch (ins.ext) {
     case 0: case 1: { // SGDT / SIDT
       if ((c.cr0 & 1) && c.cpl !== 0 && false) c.fault(EX_GP, 0);
@@ -370,10 +373,14 @@ function group15(c: Cpu, ins: Instr): void {
     c.fault(EX_UD);
   }
   if (ins.mp !== 0 && ins.mp !== 1) c.fault(EX_UD);
-  const lin = memLin(c, ins);
+  // #UD and #NM come before the operand's segment and page checks.
+  if (ins.ext < 2 && (c.cr0 & (CR0_TS | 0x4))) c.fault(EX_NM);
+  if ((ins.ext === 2 || ins.ext === 3) && !(c.cr4 & CR4_OSFXSR)) c.fault(EX_UD);
+  if (ins.ext === 4 || ins.ext === 5 || ins.ext === 6) c.fault(EX_UD); // XSAVE family not advertised
+  // FXSAVE/FXRSTOR: 512 bytes; LDMXCSR/STMXCSR: 4; CLFLUSH: 1. FXSAVE and STMXCSR store.
+  const lin = memLin(c, ins, ins.ext < 2 ? 512 : ins.ext < 4 ? 4 : 1, ins.ext === 0 || ins.ext === 3);
   switch (ins.ext) {
     case 0: case 1:
-      if (c.cr0 & (CR0_TS | 0x4)) c.fault(EX_NM);
       if (ins.ext === 0) fxsave(c, lin, ins.osize === 64); else fxrstor(c, lin, ins.osize === 64);
       return;
     case 2: { // LDMXCSR
