@@ -151,6 +151,32 @@ describe('CALL and IRET between tasks', () => {
   });
 });
 
+describe('virtual-8086 tasks', () => {
+  it('switches to a task with EFLAGS.VM set: real-mode style segments at CPL 3, then INT back to ring 0', () => {
+    const m = withTask2({ eip: 0x100, esp: 0x800, flags: 0x23002 }); // VM, IOPL 3
+    for (let i = 0; i < 6; i++) m.bus.write16(TSS2 + 0x48 + 4 * i, 0x2000); // ES CS SS DS FS GS
+    m.bus.write32(TSS2 + 4, KSTACK); // the task's own ring-0 stack for the INT
+    m.bus.write32(TSS2 + 8, SEL_KDATA);
+    m.setIdt(0x42, KCODE + 0x300, 3, 0xe);
+    m.load(0x20100, [0xb8, 0x34, 0x12, 0xcd, 0x42]); // mov ax, 0x1234; int 0x42 (16-bit code)
+    m.load(KCODE + 0x300, [0xf4]);
+    m.load(KCODE, jmpFar(SEL2));
+    m.runToHalt();
+    const c = m.cpu;
+    expect(c.sSel[7]).toBe(SEL2);
+    expect(c.cpl).toBe(0);
+    expect(m.reg(0) & 0xffff).toBe(0x1234);
+    // Ring-0 frame from virtual-8086 mode: EIP CS EFLAGS ESP SS ES DS FS GS.
+    expect(m.esp()).toBe(KSTACK - 36);
+    expect(m.frame(0)).toBe(0x105);
+    expect(m.frame(1)).toBe(0x2000);
+    expect(m.frame(2) & 0x20000).toBe(0x20000);
+    expect(m.frame(3)).toBe(0x800);
+    for (let i = 4; i < 9; i++) expect(m.frame(i)).toBe(0x2000);
+    expect(c.sSel[3]).toBe(0); // data segments nulled for the handler
+  });
+});
+
 describe('task gates in the IDT', () => {
   it('handles a double fault in its own task, with error code 0 on the new stack', () => {
     const m = withTask2();
