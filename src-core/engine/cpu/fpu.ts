@@ -5,7 +5,8 @@
 import type { DeviceState } from '../device.ts';
 import type { Cpu } from './cpu.ts';
 import type { F80 } from './float80/core.ts';
-import { Cls, classify } from './float80/core.ts';
+import { Cls, DBL, Flags, classify } from './float80/core.ts';
+import { fromIeee } from './float80/convert.ts';
 import { EX_MF, CR0_NE } from './constants.ts';
 
 /** FSW bits. */
@@ -118,7 +119,9 @@ export class Fpu {
   }
 
   load(s: DeviceState): void {
-    if (!s || s.version !== 2) throw new Error('CPU state: FPU state is missing or from an older version (80-bit registers need version 2)');
+    if (!s || typeof s !== 'object') throw new Error('CPU state: FPU state is missing');
+    if (s.version === undefined && s.st instanceof Float64Array && s.st.length === 8) s = upgradeV1(s);
+    if (s.version !== 2) throw new Error(`CPU state: unsupported FPU state version ${String(s.version)}`);
     if (!(s.sig instanceof Int32Array) || s.sig.length !== 16) throw new Error('CPU state: FPU significands are missing or have the wrong length');
     if (!(s.se instanceof Uint16Array) || s.se.length !== 8) throw new Error('CPU state: FPU sign/exponent words are missing or have the wrong length');
     if (!(s.tag instanceof Uint8Array) || s.tag.length !== 8) throw new Error('CPU state: FPU tags are missing or have the wrong length');
@@ -132,6 +135,25 @@ export class Fpu {
     this.fdp = Number(s.fdp) >>> 0;
     this.fop = Number(s.fop) & 0x7ff;
   }
+}
+
+/** Snapshots from before 80-bit registers held doubles: widen them exactly. */
+function upgradeV1(s: DeviceState): DeviceState {
+  const st = s.st as Float64Array;
+  const sig = new Int32Array(16);
+  const se = new Uint16Array(8);
+  const dv = new DataView(new ArrayBuffer(8));
+  for (let p = 0; p < 8; p++) {
+    dv.setFloat64(0, st[p]!, true);
+    const v = fromIeee(dv.getBigUint64(0, true), DBL, new Flags(), true);
+    [sig[p * 2], sig[p * 2 + 1], se[p]] = regWords(v);
+  }
+  // MMX contents were kept separately; as the old FXSAVE did, they stand for empty registers.
+  const tag = s.tag instanceof Uint8Array ? s.tag : new Uint8Array(8).fill(3);
+  if (s.mmx instanceof Int32Array && s.mmx.length === 16) {
+    for (let p = 0; p < 8; p++) if (tag[p] === 3 && (s.mmx[p * 2] !== 0 || s.mmx[p * 2 + 1] !== 0)) { sig[p * 2] = s.mmx[p * 2]!; sig[p * 2 + 1] = s.mmx[p * 2 + 1]!; se[p] = 0xffff; }
+  }
+  return { version: 2, sig, se, tag, top: s.top, cw: s.cw, sw: s.sw, fip: 0, fdp: 0, fop: 0 };
 }
 
 /** The full tag of a register value (FXRSTOR and loads recompute it like this). */

@@ -9,7 +9,7 @@ import { getFlags, setArith } from './flags.ts';
 import { readRM, setReg } from './operands.ts';
 import { F64HI, cmp32, cmp64, f32Op, f64Op } from './sse-float.ts';
 import { MX_DE, MX_IE, MX_ZE, comiLane, convertFloat, fromInteger, mx, toInteger } from './sse-soft.ts';
-import { checkMmx, checkSse, src128, srcMmx, srcWords } from './sse-operands.ts';
+import { checkMmx, checkSse, mmxWrote, src128, srcMmx, srcWords } from './sse-operands.ts';
 
 const OUT = new Int32Array(4);
 const w64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -126,6 +126,7 @@ export function execSseFp(c: Cpu, ins: Instr): boolean {
         mxEnd(c);
         const r = (ins.reg & 7) * 2;
         c.fpu.mmx[r] = lo32(a); c.fpu.mmx[r + 1] = lo32(b);
+        mmxWrote(c, ins.reg);
         return true;
       }
       const s = srcWords(c, ins, mp === 3 ? 2 : 1);

@@ -6,7 +6,7 @@ import type { Instr } from './decode.ts';
 import { EX_UD, TWO32 } from './constants.ts';
 import { memLin, readRM, setReg } from './operands.ts';
 import { simdShiftImm } from './sse-int.ts';
-import { TMP, checkMmx, checkSse, src128, srcMmx, srcWords, store128 } from './sse-operands.ts';
+import { TMP, checkMmx, checkSse, mmxWrote, src128, srcMmx, srcWords, store128 } from './sse-operands.ts';
 
 /** The remaining integer SIMD opcodes: moves, shuffles, shifts by immediate, PMOVMSKB... */
 export function execSseInt(c: Cpu, ins: Instr): void {
@@ -21,7 +21,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       const v = readRM(c, ins, sz);
       const vh = sz === 64 ? c.mhi : 0;
       if (mp === 1) { checkSse(c); x[d] = v; x[d + 1] = vh; x[d + 2] = 0; x[d + 3] = 0; }
-      else if (mp === 0) { checkMmx(c); mm[(ins.reg & 7) * 2] = v; mm[(ins.reg & 7) * 2 + 1] = vh; }
+      else if (mp === 0) { checkMmx(c); mm[(ins.reg & 7) * 2] = v; mm[(ins.reg & 7) * 2 + 1] = vh; mmxWrote(c, ins.reg); }
       else c.fault(EX_UD);
       return;
     }
@@ -43,7 +43,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       return;
     }
     case 0x16f: // MOVQ mm, mm/m64; MOVDQA (66); MOVDQU (F3)
-      if (mp === 0) { checkMmx(c); const s = srcMmx(c, ins); mm[(ins.reg & 7) * 2] = s[0]!; mm[(ins.reg & 7) * 2 + 1] = s[1]!; return; }
+      if (mp === 0) { checkMmx(c); const s = srcMmx(c, ins); mm[(ins.reg & 7) * 2] = s[0]!; mm[(ins.reg & 7) * 2 + 1] = s[1]!; mmxWrote(c, ins.reg); return; }
       if (mp === 3) c.fault(EX_UD);
       checkSse(c);
       x.set(src128(c, ins, mp === 1), d);
@@ -52,7 +52,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       if (mp === 0) {
         checkMmx(c);
         const r = (ins.reg & 7) * 2;
-        if (ins.mod === 3) { mm[(ins.rm & 7) * 2] = mm[r]!; mm[(ins.rm & 7) * 2 + 1] = mm[r + 1]!; }
+        if (ins.mod === 3) { mm[(ins.rm & 7) * 2] = mm[r]!; mm[(ins.rm & 7) * 2 + 1] = mm[r + 1]!; mmxWrote(c, ins.rm); }
         else c.wr64(memLin(c, ins), mm[r]!, mm[r + 1]!);
         return;
       }
@@ -78,7 +78,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       checkSse(c);
       checkMmx(c);
       if (mp === 2) { const r = (ins.rm & 7) * 2; x[d] = mm[r]!; x[d + 1] = mm[r + 1]!; x[d + 2] = 0; x[d + 3] = 0; }
-      else if (mp === 3) { const r = ins.rm * 4; mm[(ins.reg & 7) * 2] = x[r]!; mm[(ins.reg & 7) * 2 + 1] = x[r + 1]!; }
+      else if (mp === 3) { const r = ins.rm * 4; mm[(ins.reg & 7) * 2] = x[r]!; mm[(ins.reg & 7) * 2 + 1] = x[r + 1]!; mmxWrote(c, ins.reg); }
       else c.fault(EX_UD);
       return;
     case 0x1d7: { // PMOVMSKB
@@ -104,6 +104,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
         const w = new Uint16Array(TMP.buffer, 0, 4).slice();
         const dst = new Uint16Array(mm.buffer, (ins.reg & 7) * 8, 4);
         for (let i = 0; i < 4; i++) dst[i] = w[(imm >> (2 * i)) & 3]!;
+        mmxWrote(c, ins.reg);
         void s;
         return;
       }
@@ -130,6 +131,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
         if (op === 0x173 && (ins.ext === 3 || ins.ext === 7)) c.fault(EX_UD);
         checkMmx(c);
         if (!simdShiftImm(op, ins.ext, new Uint8Array(mm.buffer, (ins.rm & 7) * 8, 8), ins.imm & 0xff, 8)) c.fault(EX_UD);
+        mmxWrote(c, ins.rm);
       } else c.fault(EX_UD);
       return;
     }

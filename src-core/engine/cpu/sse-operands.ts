@@ -29,6 +29,11 @@ export function checkSse(c: Cpu): void {
   if (c.cr0 & CR0_TS) c.fault(EX_NM);
 }
 
+/** An MMX write to mm`r` also sets that register's x87 sign/exponent to all ones. */
+export function mmxWrote(c: Cpu, r: number): void {
+  c.fpu.se[r & 7] = 0xffff;
+}
+
 export function checkMmx(c: Cpu): void {
   if (c.cr0 & CR0_EM) c.fault(EX_UD);
   if (c.cr0 & CR0_TS) c.fault(EX_NM);

@@ -8,7 +8,7 @@ import { CR0_TS, EX_NM, EX_UD } from './constants.ts';
 import { memLin, getReg, setReg, readRM } from './operands.ts';
 import { bitsToF32, f32ToBits } from './sse-float.ts';
 import { simdInt, SIMD_OPS } from './sse-int.ts';
-import { TMP16V, TMP8V, checkMmx, checkSse, mmxViews, regViews, src128, srcMmx, srcWords, store128, xmmViews } from './sse-operands.ts';
+import { TMP16V, TMP8V, checkMmx, checkSse, mmxViews, mmxWrote, regViews, src128, srcMmx, srcWords, store128, xmmViews } from './sse-operands.ts';
 import { execSseInt } from './sse-move.ts';
 import { execSseFp } from './sse-fp.ts';
 
@@ -25,6 +25,7 @@ export function execSse(c: Cpu, ins: Instr): void {
   if (op === 0x177) { // EMMS
     if (c.cr0 & CR0_TS) c.fault(EX_NM);
     c.fpu.tag.fill(3);
+    c.fpu.top = 0; // as on the host: EMMS also resets TOP
     return;
   }
   const mp = ins.mp;
@@ -41,6 +42,7 @@ export function execSse(c: Cpu, ins: Instr): void {
       checkMmx(c);
       srcMmx(c, ins);
       simdInt(simd, regViews(mmxViews, c.fpu.mmx, 8, 8)[ins.reg & 7]!, TMP8V, 8);
+      mmxWrote(c, ins.reg);
     }
     return;
   }
@@ -172,6 +174,7 @@ export function execSse(c: Cpu, ins: Instr): void {
         const i = ins.imm & 3;
         const k = (ins.reg & 7) * 2 + (i >> 1);
         m[k] = i & 1 ? (m[k]! & 0xffff) | (w << 16) : (m[k]! & ~0xffff) | w;
+        mmxWrote(c, ins.reg);
       } else c.fault(EX_UD);
       return;
     }

@@ -85,6 +85,14 @@ export const X87_FORMS: X87Form[] = (() => {
   r('fucom', [0xdd, 0xe0], { sti: true }); r('fucomp', [0xdd, 0xe8], { sti: true });
   r('fnstsw ax', [0xdf, 0xe0]);
   r('fucomip', [0xdf, 0xe8], { sti: true }); r('fcomip', [0xdf, 0xf0], { sti: true });
+  // MMX instructions share the x87 registers: TOP = 0, all tags valid, the written register's
+  // sign/exponent all ones; EMMS empties every tag.
+  r('mmx paddb mm,mm', [0x0f, 0xfc, 0xc0], { sti: true });
+  r('mmx psllq mm,imm', [0x0f, 0x73, 0xf0, 0x05]);
+  r('mmx movq mm,m64', [0x0f, 0x6f, 0x03], { mem: 'i64' });
+  r('mmx movd mm,r32', [0x0f, 0x6e, 0xc8]);
+  r('mmx movq m64,mm', [0x0f, 0x7f, 0x13]);
+  r('emms', [0x0f, 0x77]);
   r('fwait pending', [0x9b], { pending: true });
   r('fadd pending', [0xd8, 0xc1], { pending: true });
   r('fnstsw ax pending', [0xdf, 0xe0], { pending: true });
@@ -233,7 +241,7 @@ function x87State(r: Rng, form: X87Form): X87State {
 /** One case for `form`. */
 export function generateX87(r: Rng, form: X87Form): DiffCase {
   const bytes = form.bytes.slice();
-  if (form.sti) bytes[bytes.length - 1] += r.int(8);
+  if (form.sti) bytes[bytes.length - 1]! += r.int(8);
   const gpr: bigint[] = [];
   for (let i = 0; i < 16; i++) gpr.push(BigInt(r.next()));
   gpr[3] = BigInt(WIN_ADDR + X87_MEM); // rbx: the memory operand
