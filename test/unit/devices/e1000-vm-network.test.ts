@@ -8,6 +8,7 @@ import { R } from '../../../src-core/engine/devices/e1000-regs.ts';
 import { Machine } from '../../../src-core/engine/machine.ts';
 import { newMachineConfig } from '../../../src-core/library/defaults.ts';
 import { VmNetwork } from '../../../src-core/vmm/engines/vm-network.ts';
+import { formatSample, StatsSampler } from '../../../src-core/vmm/stats.ts';
 import { CaptureBackend, ethHeader } from './e1000-rig.ts';
 
 const TX_RING = 0x10000;
@@ -110,5 +111,15 @@ describe('VmNetwork', () => {
     } finally {
       await net.close();
     }
+  });
+
+  it('feeds the statistics sample (net counters copied, shown by hangar stats), null without adapters', () => {
+    const sampler = new StatsSampler(1 << 20, 0, { user: 0, system: 0 });
+    const net = { rxBytes: 300 * 1024, txBytes: 2048, rxPackets: 210, txPackets: 17 };
+    const s = sampler.sample({ instructions: 1, net }, 1000, { user: 0, system: 0 }, 1 << 20);
+    net.rxBytes = 0; // later changes to the live counters do not alter the sample
+    expect(s.net).toEqual({ rxBytes: 300 * 1024, txBytes: 2048, rxPackets: 210, txPackets: 17 });
+    expect(formatSample(s)).toContain('net rx 300 KiB/210 pkts tx 2.0 KiB/17 pkts');
+    expect(formatSample(sampler.sample({ instructions: 2 }, 2000, { user: 0, system: 0 }, 1 << 20))).toContain('net n/a');
   });
 });
