@@ -66,20 +66,3 @@ export function cmp32(pred: number, a: number, b: number, mxcsr: number): boolea
 export function cmp64(pred: number, al: number, ah: number, bl: number, bh: number, mxcsr: number): boolean {
   return cmpLane(pred & 7, (BigInt(ah >>> 0) << 32n) | BigInt(al >>> 0), (BigInt(bh >>> 0) << 32n) | BigInt(bl >>> 0), true, mxcsr);
 }
-
-/** Round a double to an integer per MXCSR.RC (or truncate). */
-export function roundMx(mxcsr: number, v: number, truncate: boolean): number {
-  if (truncate) return Math.trunc(v);
-  switch ((mxcsr >> 13) & 3) {
-    case 0: {
-      const f = Math.floor(v);
-      const d = v - f;
-      if (d > 0.5) return f + 1;
-      if (d < 0.5) return f;
-      return f % 2 === 0 ? f : f + 1;
-    }
-    case 1: return Math.floor(v);
-    case 2: return Math.ceil(v);
-    default: return Math.trunc(v);
-  }
-}
