@@ -486,7 +486,7 @@ export class Cpu implements CpuCore {
 
   /** Linear address of the next instruction. */
   codeLinear(): number {
-    return this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) % TWO32;
+    return this.codeMode === 64 ? this.rip : (this.sBase[CS]! + this.rip) >>> 0;
   }
 
   /** The cached block at RIP, (re)decoding it when missing or stale; null when not cacheable. */
@@ -511,7 +511,7 @@ export class Cpu implements CpuCore {
       return l;
     }
     if ((this.segChk & (1 << s)) !== 0) checkSeg(this, s, off, size, write);
-    return (this.sBase[s]! + off) % TWO32;
+    return (this.sBase[s]! + off) >>> 0;
   }
 
   /** Stack pointer as a number per the current stack size. */
@@ -523,7 +523,7 @@ export class Cpu implements CpuCore {
 
   setSp(v: number): void {
     if (this.stackMode === 64) {
-      this.rl[4] = v % TWO32 | 0;
+      this.rl[4] = v | 0;
       this.rh[4] = Math.floor(v / TWO32);
     } else if (this.stackMode === 32) {
       this.rl[4] = v | 0;

@@ -21,7 +21,7 @@ export function group5(c: Cpu, ins: Instr): void {
       const target = sz === 64 ? c.mhi * TWO32 + (t >>> 0) : sz === 32 ? t >>> 0 : t & 0xffff;
       const ret = c.rip;
       checkTarget(c, target);
-      push(c, sz, ret % TWO32 | 0, Math.floor(ret / TWO32));
+      push(c, sz, ret | 0, Math.floor(ret / TWO32));
       jumpTo(c, target, sz);
       return;
     }
@@ -79,7 +79,7 @@ function enterFrame(c: Cpu, sz: number, size: number, level: number): void {
       const v = sz === 64 ? c.rd64(lin) : sz === 32 ? c.rd32(lin) : c.rd16(lin);
       push(c, sz, v, c.mhi);
     }
-    push(c, sz, frame % TWO32 | 0, Math.floor(frame / TWO32));
+    push(c, sz, frame | 0, Math.floor(frame / TWO32));
   }
   setRegA(c, 5, sz === 64 ? 64 : sz, frame);
   c.setSp(c.getSp() - size);

@@ -49,7 +49,7 @@ export function regA(c: Cpu, r: number, as: number): number {
 
 export function setRegA(c: Cpu, r: number, as: number, v: number): void {
   if (as === 64) {
-    c.rl[r] = v % TWO32 | 0;
+    c.rl[r] = v | 0;
     c.rh[r] = Math.floor(v / TWO32) | 0;
   } else if (as === 32) {
     c.rl[r] = v | 0;

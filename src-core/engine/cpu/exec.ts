@@ -409,7 +409,7 @@ export function execute(c: Cpu, ins: Instr): void {
       const ret = c.rip;
       const target = c.rip + ins.imm;
       checkTarget(c, target);
-      push(c, sz, ret % TWO32 | 0, Math.floor(ret / TWO32));
+      push(c, sz, ret | 0, Math.floor(ret / TWO32));
       jumpTo(c, target, sz);
       return;
     }

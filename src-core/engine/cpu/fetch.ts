@@ -8,7 +8,6 @@ import type { ByteFetch } from './decode.ts';
 import { Block, ENDS_BLOCK, MAX_BLOCK } from './block.ts';
 import { ACC_FETCH, ACC_USER, T_XS, translate } from './paging.ts';
 import { SEG_FETCH, checkFetch } from './system/seg-limits.ts';
-const TWO32 = 4294967296; // local copy: hot-path constant
 const CS = 1; // local copy: hot-path constant
 const TLB_MASK = 4095;
 export const ICACHE_SIZE = 1 << 16;
@@ -35,7 +34,7 @@ export function fetchBlock(c: Cpu): Block | null {
   else {
     // CS has a limit: the single-instruction path checks each fetch against it.
     if ((c.segChk & SEG_FETCH) !== 0 && c.rip > c.sLimit[CS]!) return null;
-    lin = (c.sBase[CS]! + c.rip) % TWO32;
+    lin = (c.sBase[CS]! + c.rip) >>> 0;
   }
   const po = lin & 0xfff;
   const vpn = (lin - po) / 4096;
@@ -136,7 +135,7 @@ export function fetchInstr(c: Cpu): Instr {
 }
 
 function fetchInstrAt(c: Cpu): Instr {
-  const lin = c.codeMode === 64 ? c.rip : (c.sBase[CS]! + c.rip) % TWO32;
+  const lin = c.codeMode === 64 ? c.rip : (c.sBase[CS]! + c.rip) >>> 0;
   const po = lin & 0xfff;
   const vpn = (lin - po) / 4096;
   const t = vpn & TLB_MASK;

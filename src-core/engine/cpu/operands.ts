@@ -23,7 +23,7 @@ export function eaHalves(c: Cpu, ins: Instr): number {
   let lo: number;
   let hi: number;
   if (ins.ripRel) {
-    lo = (c.rip % TWO32) >>> 0;
+    lo = c.rip >>> 0;
     hi = Math.floor(c.rip / TWO32) | 0;
   } else if (ins.base >= 0) {
     lo = c.rl[ins.base]! >>> 0;
@@ -88,7 +88,7 @@ export function memLin(c: Cpu, ins: Instr, size = 1, write = false): number {
     checkSeg(c, s, off, size, write);
     c.segOff = off;
   }
-  return (c.sBase[s]! + off) % TWO32;
+  return (c.sBase[s]! + off) >>> 0;
 }
 
 // ---- registers ----
@@ -170,7 +170,7 @@ export function writeRM(c: Cpu, ins: Instr, size: number, v: number, hi: number)
 function stackLin(c: Cpu, sp: number, bytes: number, write: boolean): number {
   if (c.stackMode === 64) return sp;
   if ((c.segChk & 4) !== 0) checkSeg(c, SS, sp, bytes, write);
-  return (c.sBase[SS]! + sp) % TWO32;
+  return (c.sBase[SS]! + sp) >>> 0;
 }
 
 function checkRmwSeg(c: Cpu, ins: Instr, size: number): void {

@@ -75,7 +75,8 @@ export function linOf(x: EmitCtx): string | null {
     if (s < 4) return `lin = ${off};\n`;
     return `lin = sb[${s}] + ${off}; if (lin < -${CANON} || lin >= ${CANON}) c.fault(13, 0);\n`;
   }
-  return `lin = (sb[${s}] + ${off}) % ${TWO32};\n`;
+  // Base and offset are non-negative: `>>> 0` wraps at 2^32 without a floating-point remainder.
+  return `lin = (sb[${s}] + ${off}) >>> 0;\n`;
 }
 
 const LAST = [0, 4095, 4094, 0, 4092, 0, 0, 0, 4088];

@@ -65,7 +65,8 @@ function emitAlu(x: EmitCtx): string | null {
 
 /** 64-bit stack pointer as a number (stackMode 64 only). */
 const RSP = reg64(4);
-const SET_RSP = `rl[4] = lin % ${TWO32} | 0; rh[4] = Math.floor(lin / ${TWO32});\n`;
+// `x | 0` is x mod 2^32 as a signed int for any integer x (no floating-point remainder).
+const SET_RSP = `rl[4] = lin | 0; rh[4] = Math.floor(lin / ${TWO32});\n`;
 
 function push64(lo: string, hi: string): string {
   return `lin = ${RSP} - 8;\n` + store(64, lo, hi) + SET_RSP;
@@ -204,7 +205,7 @@ export function emitInstr(x: EmitCtx): Emitted | null {
       return { code: push64(String(ins.imm | 0), String(ins.imm >> 31)), kind: Kind.Plain, mem: true };
     case 0xe8:
       return branch(`a = ${x.next}; b = a + ${ins.imm | 0}; if (b < -${CANON} || b >= ${CANON}) c.fault(13, 0);\n` +
-        `ah = Math.floor(a / ${TWO32}); a = a % ${TWO32} | 0;\n` + push64('a', 'ah') + `c.rip = b;\n`);
+        `ah = Math.floor(a / ${TWO32}); a = a | 0;\n` + push64('a', 'ah') + `c.rip = b;\n`);
     case 0xe9: case 0xeb:
       return branch(`H.jumpTo(c, ${x.next} + ${ins.imm | 0}, 64);\n`);
     case 0xc3:
@@ -223,7 +224,7 @@ function emitLea(x: EmitCtx): string | null {
     let s: string;
     if (ins.ripRel) {
       // RIP-relative: a canonical code address plus a 32-bit displacement, exact as a number.
-      s = `sm = ${x.next} + ${ins.disp | 0}; a = sm % ${TWO32} | 0; ah = Math.floor(sm / ${TWO32}) | 0;\n`;
+      s = `sm = ${x.next} + ${ins.disp | 0}; a = sm | 0; ah = Math.floor(sm / ${TWO32}) | 0;\n`;
       return s + writeReg(os, ins.reg, 0, 'a', 'ah');
     }
     s = ins.base >= 0 ? `a = rl[${ins.base}] >>> 0; ah = rh[${ins.base}];\n` : `a = 0; ah = 0;\n`;
