@@ -258,6 +258,19 @@ describe('code segment checks', () => {
     expect(m2.esp()).toBe(KSTACK - 16); // the #GP frame only: the CALL pushed nothing
   });
 
+  it('runs a counted Jcc loop inside a CS limit and faults at a Jcc whose target is beyond it', () => {
+    const m = new Machine32();
+    m.setDesc(FREE, desc(KCODE + 0x100, 0x3f, ACC_CODE, 0x4));
+    m.load(KCODE, [0xea, 0, 0, 0, 0, SEL, 0]);
+    // mov ecx, 3; l: dec ecx; jnz l; test ecx, ecx; jz 0x50
+    m.load(KCODE + 0x100, [0xb9, ...le(3, 4), 0x49, 0x75, 0xfd, 0x85, 0xc9, 0x74, 0x50 - 12, 0xf4]); // HLT ends the block inside the limit
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(1)).toBe(10); // the JZ
+    expect(m.frame(2)).toBe(SEL);
+    expect(m.reg(1)).toBe(0);
+  });
+
   it('refuses a far jump to an offset beyond the target CS limit at the JMP', () => {
     const m = new Machine32();
     m.setDesc(FREE, desc(KCODE + 0x100, 0x0f, ACC_CODE, 0x4));

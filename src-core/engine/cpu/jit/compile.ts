@@ -19,6 +19,7 @@ import { cond } from '../flags.ts';
 import { ea } from '../operands.ts';
 import { execute, incDec, jumpTo } from '../exec.ts';
 import { Kind, emitInstr } from './emit-ops.ts';
+import { SEG_FETCH } from '../system/seg-limits.ts';
 import { clearFlagSrc, lastFlags } from './emit-alu.ts';
 import type { FlagSrc } from './emit-alu.ts';
 import { CANON } from './emit-mem.ts';
@@ -93,8 +94,12 @@ export function blockSource(b: Block, minInlined = 1): string | null {
     if (e.kind === Kind.Jcc) {
       // Taken: leave the block at the target; not taken: run on (or end at the next address).
       const test = (before !== null ? fuseCond(before, e.cc!) : null) ?? `H.cond(c, ${e.cc!})`;
+      // 32-bit code: `next` ends in `>>> 0`, so it is parenthesised before the displacement
+      // is added; a 16-bit operand size wraps the target to 16 bits (as jumpTo does).
       const go = mode === 64 ? `b = ${e.target!}; if (b < -${CANON} || b >= ${CANON}) c.fault(13, 0); c.rip = b;` :
-        `c.rip = (${e.target!}) >>> 0;`;
+        `c.rip = ((${next}) + ${ins.imm | 0}) ${ins.osize === 16 ? '& 65535' : '>>> 0'};`;
+      // A CS limit makes the taken branch check its target (jumpTo): interpret then.
+      if (mode !== 64) segs |= SEG_FETCH;
       body += last ? `if (${test}) { ${go} } else c.rip = ${next};\n` : `if (${test}) { ${go} return ${k + 1}; }\n`;
       continue;
     }
