@@ -44,17 +44,13 @@ export function f32Op(op: number, a: number, b: number, mxcsr: number): number {
 
 /** Same for doubles: operands (lo, hi) pairs; result low word returned, high in F64HI. */
 export function f64Op(op: number, al: number, ah: number, bl: number, bh: number, mxcsr: number): number {
-  let bits: bigint;
-  const A = (): bigint => (BigInt(ah >>> 0) << 32n) | BigInt(al >>> 0);
-  const B = (): bigint => (BigInt(bh >>> 0) << 32n) | BigInt(bl >>> 0);
-  if (op === 5 || op === 7) bits = minMax(op === 7, A(), B(), true, mxcsr);
-  else {
-    if (!(mxcsr & RN_ONLY)) {
-      const r = fastF64(op, bitsToF64(al, ah), bitsToF64(bl, bh));
-      if (r !== undefined) return f64ToBits(r);
-    }
-    bits = softOp(op, A(), B(), true, mxcsr);
+  if (op !== 5 && op !== 7 && !(mxcsr & RN_ONLY)) {
+    const r = fastF64(op, bitsToF64(al, ah), bitsToF64(bl, bh));
+    if (r !== undefined) return f64ToBits(r);
   }
+  const a = (BigInt(ah >>> 0) << 32n) | BigInt(al >>> 0);
+  const b = (BigInt(bh >>> 0) << 32n) | BigInt(bl >>> 0);
+  const bits = op === 5 || op === 7 ? minMax(op === 7, a, b, true, mxcsr) : softOp(op, a, b, true, mxcsr);
   F64HI = Number(bits >> 32n) | 0;
   return Number(bits & 0xffffffffn) | 0;
 }
