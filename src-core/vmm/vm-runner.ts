@@ -415,6 +415,7 @@ export class VmRunner {
     await this.server?.close().catch(() => {});
     await Promise.all(this.serialBackends.map((b) => b.close().catch(() => {})));
     await this.engine?.storage?.close(); // flush and close the disk images
+    for (const line of this.engine?.network?.summary() ?? []) this.log.info(line);
     await this.engine?.network?.close(); // host sockets and forwarded ports
     this.log.info(`VM process exits (${code})`);
     this.finish(code);

@@ -78,6 +78,14 @@ export class VmNetwork {
     return this.adapters.map((a) => `network adapter ${a.slot}: e1000 (82540EM) at PCI 00:${a.nic.slot.toString(16).padStart(2, '0')}.0, MAC ${a.mac}, NAT`);
   }
 
+  /** One log line per adapter with its traffic (written when the VM process ends). */
+  summary(): string[] {
+    return this.adapters.map(({ slot, nic }) => {
+      const c = nic.counters;
+      return `network adapter ${slot}: received ${c.rxPackets} frames (${c.rxBytes} bytes), sent ${c.txPackets} frames (${c.txBytes} bytes), ${nic.tx.tsoPackets} TSO sends, ${c.rxDropped} frames dropped for lack of receive buffers`;
+    });
+  }
+
   /** Wake-up hook for the run loop: a frame arrived for the guest. */
   set onActivity(cb: (() => void) | undefined) {
     for (const a of this.adapters) a.nic.onActivity = cb;

@@ -8,7 +8,9 @@
 // on the guest's side) and a 256 KiB download, both compared by MD5. query-stats then shows
 // the network bytes. Finally the VM is saved and restored, and the network still works.
 //
-// One interpreted Linux boot: minutes on a shared machine.
+// One interpreted Linux boot: minutes on a shared machine (passing runs: 1043 s wall at load
+// ~12, 460 s at load ~8; in the second, the 192 KiB upload took 4.0 s and the 256 KiB download
+// 7.8 s of wall time, typing the commands over the serial console included).
 import { createHash } from 'node:crypto';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -198,6 +200,10 @@ describe('e1000 network adapter in a Linux guest on the Hangar engine', () => {
     const saved = await c.request<{ state: string }>('savestate');
     expect(saved.state).toBe('Saved');
     expect((await first.vm!.exited).state).toBe('Saved');
+    // The VM process logs each adapter's traffic as it ends: the driver really used TSO.
+    const summary = /network adapter 1: received (\d+) frames \((\d+) bytes\), sent (\d+) frames \((\d+) bytes\), (\d+) TSO sends/.exec(readFileSync(join(files.folder, 'Logs', 'hangar.log'), 'utf8'));
+    expect(summary).not.toBeNull();
+    expect(Number(summary![5])).toBeGreaterThan(0);
     const second = await manager.start(config.name);
     expect(second.state).toBe('Running');
     const c2 = await ControlClient.connect(files.socket);
