@@ -21,7 +21,7 @@ export interface IoCounters {
   writeOps: number;
 }
 
-/** Every network adapter of the VM together, since it started (or was restored). */
+/** Every network adapter of the VM together, since power-on (a restored VM continues its saved counts). */
 export interface NetCounters {
   /** Bytes of the Ethernet frames the guest received / sent (no FCS). */
   rxBytes: number;
