@@ -51,7 +51,6 @@ export function loadCodeSegment(c: Cpu, sel: number, returning: boolean): number
 function setRip(c: Cpu, off: number, os: number): void {
   if (c.codeMode === 64) c.rip = off;
   else c.rip = os === 16 ? off & 0xffff : off >>> 0;
-  if (c.codeMode === 16) c.rip = c.rip & 0xffff ? c.rip : c.rip;
 }
 
 export function farJump(c: Cpu, sel: number, off: number, os = 32): void {
@@ -61,7 +60,7 @@ export function farJump(c: Cpu, sel: number, off: number, os = 32): void {
     return;
   }
   if (systemTarget(c, sel)) {
-    systemTransfer(c, sel, false, os);
+    systemTransfer(c, sel, false);
     return;
   }
   const saved = saveCs(c);
@@ -78,7 +77,7 @@ function systemTarget(c: Cpu, sel: number): boolean {
 }
 
 /** JMP/CALL through a call gate, task gate or TSS descriptor (read by systemTarget). */
-function systemTransfer(c: Cpu, sel: number, isCall: boolean, os: number): void {
+function systemTransfer(c: Cpu, sel: number, isCall: boolean): void {
   const lo = DLO, hi = DHI;
   const type = (hi >> 8) & 0xf;
   const long = (c.efer & EFER_LMA) !== 0;
@@ -91,7 +90,6 @@ function systemTransfer(c: Cpu, sel: number, isCall: boolean, os: number): void 
     taskTransfer(c, sel, lo, hi, isCall ? 'call' : 'jmp');
     return;
   }
-  void os;
   c.fault(EX_GP, sel & 0xfffc);
 }
 
@@ -128,7 +126,7 @@ export function farCall(c: Cpu, sel: number, off: number, os: number): void {
     return;
   }
   if (systemTarget(c, sel)) {
-    systemTransfer(c, sel, true, os);
+    systemTransfer(c, sel, true);
     return;
   }
   const sp = c.getSp();

@@ -2,7 +2,7 @@
 // type, privilege and presence checks. System reads/writes (descriptors, IDT, TSS) are
 // supervisor accesses regardless of CPL.
 import type { Cpu } from '../cpu.ts';
-import { CS, EX_GP, EX_NP, EX_SS, LDTR, SS, TWO32, VM } from '../constants.ts';
+import { CS, EX_GP, EX_NP, EX_SS, LDTR, SS, VM } from '../constants.ts';
 import { translate } from '../paging.ts';
 import { refreshSegChecks } from './seg-limits.ts';
 
@@ -128,8 +128,6 @@ export function loadSegment(c: Cpu, seg: number, sel: number): void {
     if (!(hi & 0x8000)) c.fault(EX_NP, sel & 0xfffc);
   }
   setAccessed(c);
-  let base = descBase(lo, hi);
-  if (c.codeMode === 64 && seg >= 4) base = c.sBase[seg]! === base ? base : base; // base from descriptor (32-bit)
-  setSegCache(c, seg, sel, base, descLimit(lo, hi), descAttr(hi) | 0x1);
-  void TWO32;
+  // The base comes from the descriptor (32 bits; 64-bit FS/GS bases are set by MSR or WRFSBASE).
+  setSegCache(c, seg, sel, descBase(lo, hi), descLimit(lo, hi), descAttr(hi) | 0x1);
 }

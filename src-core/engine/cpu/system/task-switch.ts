@@ -12,7 +12,7 @@ import { CR0_PG, CR0_TS, CS, DS, ES, EX_GP, EX_NP, EX_SS, EX_TS, FS, GS, LDTR, N
 import { getFlags } from '../flags.ts';
 import { push } from '../operands.ts';
 import {
-  DADDR, DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setSegCache, sysRead16, sysRead32, sysWrite32,
+  DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setSegCache, sysRead16, sysRead32, sysWrite32,
 } from './segments.ts';
 
 export type TaskSwitchKind = 'jmp' | 'call' | 'int' | 'iret';
@@ -85,7 +85,6 @@ function setBusy(c: Cpu, sel: number, busy: boolean): void {
 /** The switch itself, after the descriptor of `sel` was read (DLO/DHI/DADDR). */
 function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): void {
   const lo = DLO, hi = DHI;
-  void DADDR;
   const nl = (hi & 0x800) !== 0 ? TSS32 : TSS16;
   const nbase = descBase(lo, hi);
   const nlimit = descLimit(lo, hi);
@@ -111,7 +110,7 @@ function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): vo
   if (kind === 'iret') oflags &= ~NT;
   const wr = (off: number, v: number): void => {
     if (ol.wide) sysWrite32(c, obase + off, v);
-    else { sysWrite16(c, obase + off, v); }
+    else sysWrite16(c, obase + off, v);
   };
   wr(ol.ip, c.rip);
   wr(ol.flags, oflags);
