@@ -11,7 +11,7 @@ export function fstenv(c: Cpu, lin: number, os: number): void {
   put(0, f.cw | (w === 4 ? 0xffff0000 : 0));
   put(1, f.statusWord() | (w === 4 ? 0xffff0000 : 0));
   put(2, f.tagWord() | (w === 4 ? 0xffff0000 : 0));
-  put(3, f.fip); put(4, 0); put(5, f.fdp); put(6, 0);
+  put(3, f.fip); put(4, 0); put(5, f.fdp); put(6, w === 4 ? 0xffff0000 : 0); // FDS with reserved high bits set, as on the host
   f.cw |= 0x3f; // FNSTENV masks all exceptions
 }
 

@@ -12,7 +12,7 @@ export const X87_MEM = 0x800;
 
 /** Argument domain for the register values a form reads. */
 type Domain = 'any' | 'trig' | 'f2xm1' | 'log' | 'logp1' | 'int' | 'rem' | 'scale';
-type MemKind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd' | 'cw' | 'out';
+type MemKind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd' | 'cw' | 'env' | 'out';
 
 export interface X87Form {
   name: string;
@@ -43,6 +43,7 @@ export const X87_FORMS: X87Form[] = (() => {
   m('fld m80', 0xdb, 5, 'f80'); m('fstp m80', 0xdb, 7, 'out');
   m('fld m64', 0xdd, 0, 'f64'); m('fisttp m64', 0xdd, 1, 'out'); m('fst m64', 0xdd, 2, 'out'); m('fstp m64', 0xdd, 3, 'out');
   m('fnstsw m16', 0xdd, 7, 'out');
+  m('fnstenv', 0xd9, 6, 'out'); m('fldenv', 0xd9, 4, 'env'); m('fnsave', 0xdd, 6, 'out'); m('frstor', 0xdd, 4, 'env');
   m('fild m16', 0xdf, 0, 'i16'); m('fisttp m16', 0xdf, 1, 'out'); m('fist m16', 0xdf, 2, 'out'); m('fistp m16', 0xdf, 3, 'out');
   m('fbld', 0xdf, 4, 'bcd'); m('fild m64', 0xdf, 5, 'i64'); m('fbstp', 0xdf, 6, 'out'); m('fistp m64', 0xdf, 7, 'out');
   for (const f of F) if (/^fi?(st|stp|isttp|bstp)\b|^fist/.test(f.name)) f.domain = 'int';
@@ -211,6 +212,15 @@ function memValue(r: Rng, kind: MemKind, w: Uint8Array): void {
       dv.setUint16(0, cw, true);
       return;
     }
+    case 'env': {
+      // 28-byte environment (32-bit format), then eight registers for FRSTOR.
+      dv.setUint32(0, 0x40 | 0x3f | (r.pick([0, 2, 3]) << 8) | (r.int(4) << 10), true);
+      dv.setUint32(4, (r.int(8) << 11) | (r.next() & 0x4700) | (r.bool(0.2) ? r.int(64) : 0), true);
+      dv.setUint32(8, r.next() & 0xffff, true);
+      for (let i = 12; i < 28; i++) w[i] = 0;
+      for (let i = 0; i < 8; i++) w.set(value(r, 'any'), 28 + i * 10);
+      return;
+    }
     default: return;
   }
 }
@@ -248,7 +258,7 @@ export function generateX87(r: Rng, form: X87Form): DiffCase {
   gpr[4] = BigInt(WIN_ADDR + 0x1400); // rsp
   const window = new Uint8Array(WIN_SIZE);
   for (let i = 0; i < WIN_SIZE; i++) window[i] = r.int(256);
-  if (form.mem) memValue(r, form.mem, window.subarray(X87_MEM, X87_MEM + 16));
+  if (form.mem) memValue(r, form.mem, window.subarray(X87_MEM, X87_MEM + 128));
   const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return {
     name: `x87 ${form.name} [${hex}]`,

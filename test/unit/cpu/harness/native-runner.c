@@ -73,6 +73,9 @@ static void on_start(int sig, siginfo_t *si, void *ctx) {
   struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
   fp->mxcsr = in.mxcsr;
   memcpy(fp->_xmm, in.xmm, sizeof in.xmm);
+  fp->fop = 0; /* instruction and operand pointers start at zero, as the emulator keeps them */
+  fp->rip = 0;
+  fp->rdp = 0;
   fp->cwd = in.x87.fcw;
   fp->swd = in.x87.fsw;
   fp->ftw = in.x87.ftw & 0xff;
