@@ -15,12 +15,16 @@ export type DropReason =
   | 'too-big' // a host reply that does not fit one unfragmented packet
   | 'queue-full'; // frames for the guest piled up beyond what the NIC was taking
 
+/** TCP recovery events, counted for tests and diagnostics. */
+export type TcpEvent = 'timeout' | 'fast-retransmit';
+
 export interface NetContext {
   /** The guest's IPv4 address: learned from its traffic, else the DHCP lease (10.0.2.15). */
   guestIp(): number;
   /** Queues an IPv4 packet for the guest from `src` (an address the guest sees) to `dst`. */
   sendIp(src: number, dst: number, protocol: number, payload: Uint8Array): void;
   drop(reason: DropReason): void;
+  tcpEvent(event: TcpEvent): void;
   log(line: string): void;
   /** True: the guest may reach only the host (10.0.2.2) and the NAT's own services. */
   readonly hostLoopbackOnly: boolean;

@@ -299,9 +299,11 @@ export class TcpConn {
         this.retransmitFirst(seg.ack);
       }
     } else if (this.cwnd < this.ssthresh) {
-      this.cwnd += Math.min(acked, mss); // slow start
+      // Slow start with byte counting (RFC 3465): guests with GRO and delayed ACKs acknowledge
+      // a dozen segments at once, and counting ACKs instead of bytes would starve the window.
+      this.cwnd += Math.min(acked, 16 * mss);
     } else {
-      this.cwnd += Math.max(1, Math.floor((mss * mss) / this.cwnd)); // congestion avoidance
+      this.cwnd += Math.max(1, Math.floor((mss * Math.min(acked, 16 * mss)) / this.cwnd)); // congestion avoidance, by bytes
     }
     const dataAcked = Math.min(acked, this.sendBuf.length);
     if (acked > this.sendBuf.length && this.finSent) this.finAcked = true;
@@ -343,6 +345,7 @@ export class TcpConn {
 
   /** Three duplicate ACKs: the segment at sndUna was lost. Halve the window and resend it. */
   private fastRetransmit(): void {
+    this.o.ctx.tcpEvent('fast-retransmit');
     const inFlight = seqDiff(this.sndNxt, this.sndUna);
     this.ssthresh = Math.max(Math.floor(inFlight / 2), 2 * this.sndMss);
     this.cwnd = this.ssthresh;
@@ -400,6 +403,7 @@ export class TcpConn {
       return this.finish();
     }
     this.rto = Math.min(this.rto * 2, MAX_RTO_MS);
+    this.o.ctx.tcpEvent('timeout');
     if (this.state === 'established' && !zeroWindow) {
       // RFC 5681 3.1: after a timeout, start again from one segment.
       this.ssthresh = Math.max(Math.floor(seqDiff(this.sndNxt, this.sndUna) / 2), 2 * this.sndMss);

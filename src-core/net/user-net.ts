@@ -13,7 +13,7 @@ import {
 } from './addresses.ts';
 import { handleArp } from './arp.ts';
 import type { NetBackend } from './backend.ts';
-import type { DropReason, NetContext } from './context.ts';
+import type { DropReason, NetContext, TcpEvent } from './context.ts';
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, handleDhcp } from './dhcp.ts';
 import { DNS_PORT, DnsServer, hostLookup, type Lookup } from './dns.ts';
 import { buildEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseEthernet } from './ethernet.ts';
@@ -54,6 +54,8 @@ export interface UserNetOptions {
 export interface UserNet extends NetBackend {
   /** Frames dropped, by reason (bad checksums, fragments, ...). */
   readonly drops: Readonly<Record<DropReason, number>>;
+  /** TCP retransmission timeouts and fast retransmits so far. */
+  readonly tcpEvents: Readonly<Record<TcpEvent, number>>;
   /** Host ports listened on, by rule name. */
   readonly forwardedPorts: ReadonlyMap<string, number>;
   readonly tcpConnections: number;
@@ -90,6 +92,7 @@ function emptyDrops(): Record<DropReason, number> {
 
 class UserNetwork implements UserNet, NetContext {
   readonly drops = emptyDrops();
+  readonly tcpEvents: Record<TcpEvent, number> = { timeout: 0, 'fast-retransmit': 0 };
   readonly hostLoopbackOnly: boolean;
   readonly bindAddress: string;
   readonly tcp: TcpNat;
@@ -206,6 +209,10 @@ class UserNetwork implements UserNet, NetContext {
 
   drop(reason: DropReason): void {
     this.drops[reason]++;
+  }
+
+  tcpEvent(event: TcpEvent): void {
+    this.tcpEvents[event]++;
   }
 
   log(line: string): void {

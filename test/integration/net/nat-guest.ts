@@ -1,9 +1,11 @@
 // The kit's Linux guest under QEMU (TCG) with an e1000 whose wire is either Hangar's NAT
-// (QEMU's `-netdev dgram` carries each frame as a UDP datagram on 127.0.0.1, relayed here to
-// createUserNet) or QEMU's own user-mode network (slirp), for comparison in bench/net.
+// (QEMU's `-netdev stream` carries frames over a Unix socket, each behind a 4-byte big-endian
+// length, relayed here to createUserNet) or QEMU's own user-mode network (slirp), for
+// comparison in bench/net. A Unix socket rather than `-netdev dgram` on 127.0.0.1: the
+// sandbox's UDP loopback cost about a millisecond per frame, which buried the NAT's own cost.
 // Shared by the integration test and the benchmark.
 
-import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,12 +27,20 @@ export interface NatGuest {
   close(): Promise<void>;
 }
 
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** Splits QEMU's stream (4-byte big-endian length, then the frame) into frames. */
+function frameReader(onFrame: (frame: Uint8Array) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let off = 0;
+    while (pending.length - off >= 4) {
+      const len = pending.readUInt32BE(off);
+      if (pending.length - off - 4 < len) break;
+      onFrame(pending.subarray(off + 4, off + 4 + len));
+      off += 4 + len;
+    }
+    pending = pending.subarray(off);
+  };
 }
 
 export async function startNatGuest(opts: {
@@ -41,18 +51,26 @@ export async function startNatGuest(opts: {
 }): Promise<NatGuest> {
   const tmp = await mkdtemp(join(tmpdir(), 'hangar-net-'));
   let backend: UserNet | undefined;
-  let relay: dgram.Socket | undefined;
+  let relay: net.Server | undefined;
   let netdev: string;
   if (opts.wire === 'hangar') {
     backend = await createUserNet({ guestMac: GUEST_MAC, portForwards: opts.portForwards ?? [], log: opts.log });
     const b = backend;
-    const r = dgram.createSocket('udp4');
-    relay = r;
-    await new Promise<void>((done) => r.bind(0, '127.0.0.1', done));
-    const qemuPort = await freeUdpPort();
-    r.on('message', (frame) => b.send(frame));
-    b.setReceiver((frame) => r.send(frame, qemuPort, '127.0.0.1'));
-    netdev = `dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${qemuPort},remote.type=inet,remote.host=127.0.0.1,remote.port=${r.address().port}`;
+    const path = join(tmp, 'wire.sock');
+    let conn: net.Socket | undefined;
+    relay = net.createServer((c) => {
+      conn = c;
+      c.on('data', frameReader((frame) => b.send(frame)));
+      c.on('error', () => {});
+    });
+    await new Promise<void>((done) => relay!.listen(path, done));
+    b.setReceiver((frame) => {
+      if (!conn) return; // no wire yet: lost, as on an unplugged cable
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(frame.length);
+      conn.write(Buffer.concat([len, frame]));
+    });
+    netdev = `stream,id=n0,server=off,addr.type=unix,addr.path=${path}`;
   } else {
     netdev = 'user,id=n0';
   }
@@ -70,6 +88,7 @@ export async function startNatGuest(opts: {
     await qemu.kill();
     await backend?.close();
     relay?.close();
+    relay?.unref();
     await rm(tmp, { recursive: true, force: true });
   };
   let step = 0;

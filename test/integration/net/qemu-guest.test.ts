@@ -1,6 +1,6 @@
 // The NAT under a real guest TCP/IP stack: the kit's Linux guest runs in QEMU (TCG) with an
-// e1000 whose frames QEMU sends over UDP on 127.0.0.1 (`-netdev dgram`); this test relays them
-// to createUserNet and back. Busybox in the guest then does what a user would: udhcpc, ping
+// e1000 whose frames QEMU carries over a Unix socket (`-netdev stream`, see nat-guest.ts); this
+// test relays them to createUserNet and back. Busybox in the guest then does what a user would: udhcpc, ping
 // the gateway, DNS through 10.0.2.3, HTTP both ways to a server on the host's 127.0.0.1
 // (reached as 10.0.2.2), TFTP over UDP, and a host client reaching a guest server through a
 // forwarded port. QEMU is the known-good VMM here; Hangar's own e1000 is tested by its owner.
