@@ -208,6 +208,16 @@ describe('64-bit call gates', () => {
     expect(m.frame(4)).toBe(BigInt(USTACK64));
   });
 
+  it('refuses LTR of a 16-bit TSS in long mode with #GP(selector)', () => {
+    const m = new Machine64();
+    m.w64(0x5000 + SEL_TSS64, m.r64(0x5000 + SEL_TSS64) & ~(0xfn << 40n) | (1n << 40n)); // type 1
+    m.load(KCODE64, [0x66, 0xb8, ...le(SEL_TSS64, 2), 0x0f, 0x00, 0xd8]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(0)).toBe(BigInt(SEL_TSS64));
+    expect(m.frame(1)).toBe(BigInt(KCODE64 + 4));
+  });
+
   it('refuses task switches in long mode with #GP(selector)', () => {
     const m = new Machine64();
     m.load(KCODE64, [0xff, 0x2c, 0x25, ...le(KCODE64 + 0x100, 4)]); // jmp far [KCODE+0x100]

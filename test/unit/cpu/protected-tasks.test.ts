@@ -252,6 +252,18 @@ describe('task switch faults', () => {
     expect(m.cpu.sSel[7]).toBe(SEL2);
   });
 
+  it('#TS(LDT) when the new task names an LDT selector that is not an LDT, and clears DR7 L0-L3', () => {
+    const m = withTask2({ ldt: SEL_KDATA });
+    m.cpu.dr[7] = 0x4ff;
+    m.load(KCODE, callFar(SEL2));
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(10);
+    expect(m.frame(0)).toBe(SEL_KDATA);
+    expect(m.frame(1)).toBe(TASK2);
+    expect(m.cpu.sSel[7]).toBe(SEL2);
+    expect(m.cpu.dr[7]).toBe(0x4aa);
+  });
+
   it('#NP(sel) for a TSS that is not present', () => {
     const m = withTask2();
     m.setDesc(FREE, desc(TSS2, 0x67, ACC_TSS32 & 0x7f, 0));

@@ -90,7 +90,8 @@ function group6(c: Cpu, ins: Instr): void {
       readDescriptor(c, sel);
       const lo = DLO, hi = DHI;
       const type = (hi >> 8) & 0x1f;
-      if (type !== 1 && type !== 9) c.fault(EX_GP, sel & 0xfffc); // available 16/32/64-bit TSS
+      // Available 16- or 32-bit TSS; long mode has only the 64-bit one (type 9).
+      if (type !== 9 && (type !== 1 || (c.efer & EFER_LMA))) c.fault(EX_GP, sel & 0xfffc);
       if (!(hi & 0x8000)) c.fault(11, sel & 0xfffc);
       let base = descBase(lo, hi);
       if (c.efer & EFER_LMA) base += readDescriptorHigh(c) * TWO32;

@@ -126,6 +126,8 @@ function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): vo
   if (kind !== 'iret') setBusy(c, sel, true);
   setSegCache(c, TR, sel, nbase, nlimit, descAttr(hi) | 0x200);
   c.cr0 |= CR0_TS;
+  // Local breakpoints (DR7 L0-L3) belong to the old task.
+  c.dr[7] = (c.dr[7]! & ~0x55) >>> 0;
   if (ncr3 >= 0 && (c.cr0 & CR0_PG)) {
     c.cr3 = ncr3;
     c.tlbFlushNonGlobal();
