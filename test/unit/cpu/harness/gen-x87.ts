@@ -12,7 +12,7 @@ export const X87_MEM = 0x800;
 
 /** Argument domain for the register values a form reads. */
 type Domain = 'any' | 'trig' | 'f2xm1' | 'log' | 'logp1' | 'int' | 'rem' | 'scale';
-type MemKind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd' | 'cw' | 'env' | 'out';
+type MemKind = 'f32' | 'f64' | 'f80' | 'i16' | 'i32' | 'i64' | 'bcd' | 'cw' | 'env' | 'fx' | 'out';
 
 export interface X87Form {
   name: string;
@@ -94,6 +94,9 @@ export const X87_FORMS: X87Form[] = (() => {
   r('mmx movd mm,r32', [0x0f, 0x6e, 0xc8]);
   r('mmx movq m64,mm', [0x0f, 0x7f, 0x13]);
   r('emms', [0x0f, 0x77]);
+  r('fxsave', [0x0f, 0xae, 0x03]);
+  r('fxsave64', [0x48, 0x0f, 0xae, 0x03]);
+  r('fxrstor', [0x0f, 0xae, 0x0b], { mem: 'fx' });
   r('fwait pending', [0x9b], { pending: true });
   r('fadd pending', [0xd8, 0xc1], { pending: true });
   r('fnstsw ax pending', [0xdf, 0xe0], { pending: true });
@@ -221,6 +224,16 @@ function memValue(r: Rng, kind: MemKind, w: Uint8Array): void {
       for (let i = 0; i < 8; i++) w.set(value(r, 'any'), 28 + i * 10);
       return;
     }
+    case 'fx': {
+      // FXRSTOR image: FCW, FSW, abridged tags, zero pointers, a valid MXCSR, registers.
+      w.fill(0, 0, 32);
+      dv.setUint16(0, 0x40 | 0x3f | (r.pick([0, 2, 3]) << 8) | (r.int(4) << 10), true);
+      dv.setUint16(2, (r.int(8) << 11) | (r.next() & 0x4700), true);
+      w[4] = r.int(256);
+      dv.setUint32(24, 0x1f80 | (r.int(4) << 13) | r.int(64), true);
+      for (let i = 0; i < 8; i++) { w.fill(0, 32 + i * 16, 48 + i * 16); w.set(value(r, 'any'), 32 + i * 16); }
+      return;
+    }
     default: return;
   }
 }
@@ -258,7 +271,7 @@ export function generateX87(r: Rng, form: X87Form): DiffCase {
   gpr[4] = BigInt(WIN_ADDR + 0x1400); // rsp
   const window = new Uint8Array(WIN_SIZE);
   for (let i = 0; i < WIN_SIZE; i++) window[i] = r.int(256);
-  if (form.mem) memValue(r, form.mem, window.subarray(X87_MEM, X87_MEM + 128));
+  if (form.mem) memValue(r, form.mem, window.subarray(X87_MEM, X87_MEM + 512));
   const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return {
     name: `x87 ${form.name} [${hex}]`,
@@ -271,5 +284,8 @@ export function generateX87(r: Rng, form: X87Form): DiffCase {
     window,
     undefinedFlags: 0,
     x87Approx: form.approx,
+    // FXSAVE's MXCSR_MASK names the host's MXCSR bits (AMD hosts add MM, bit 17, which the
+    // emulator neither implements nor advertises).
+    windowIgnore: form.name.startsWith('fxsave') ? [[X87_MEM + 28, X87_MEM + 32]] : undefined,
   };
 }

@@ -37,6 +37,8 @@ export interface DiffCase {
   undefinedFlags: number;
   /** FSW bits the instruction leaves undefined (C0-C3 after most arithmetic). */
   fswUndefined?: number;
+  /** Window byte ranges [start, end) not compared (host-specific fields an instruction writes). */
+  windowIgnore?: [number, number][];
   /** x87 transcendental: accept a 1-ulp difference in results and a different C1. */
   x87Approx?: boolean;
   /** Compare MXCSR exception flags (bits 0-5), not only its control bits. */
