@@ -41,7 +41,7 @@ export function fsave(c: Cpu, lin: number, os: number): void {
     c.wr32(lin + envSize + i * 10 + 4, b);
     c.wr16(lin + envSize + i * 10 + 8, e);
   }
-  f.reset();
+  f.init(); // FNSAVE ends with FNINIT
 }
 
 export function frstor(c: Cpu, lin: number, os: number): void {

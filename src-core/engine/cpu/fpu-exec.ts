@@ -274,7 +274,7 @@ function execReg(c: Cpu, ins: Instr): void {
       if (ext < 4) { fcmov(c, [3, 5, 7, 11][ext]!, rm); return; } // FCMOVNB/NE/NBE/NU
       if (ext === 4) {
         if (rm === 2) { f.sw &= 0x7f00; return; } // FNCLEX
-        if (rm === 3) { f.reset(); return; } // FNINIT
+        if (rm === 3) { f.init(); return; } // FNINIT
         if (rm < 5) return; // FENI/FDISI/FSETPM: no-ops
         c.fault(EX_UD);
       }

@@ -26,8 +26,15 @@ export class Fpu {
   fdp = 0;
   fop = 0;
 
+  /** RESET: FNINIT's state with the data registers cleared (MMX registers read as zero). */
   reset(): void {
-    // FNINIT leaves the register contents alone: only control, status and tags change.
+    this.mmx.fill(0);
+    this.se.fill(0);
+    this.init();
+  }
+
+  /** FNINIT/FSAVE: control, status and tags only; the register contents stay. */
+  init(): void {
     this.tag.fill(3);
     this.top = 0;
     this.cw = 0x37f;
