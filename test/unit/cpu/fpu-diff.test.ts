@@ -36,6 +36,11 @@ describe.skipIf(!canRun)('x87 differential: host CPU vs soft-float', () => {
     expect(r.approx).toBeLessThan(r.cases / 100);
   }, 120_000);
 
+  it('agrees with every block compiled (JIT threshold 1)', () => {
+    const r = runX87Diff(7, 4, undefined, 1);
+    expect(r.failures.slice(0, 20).map((f) => `${f.name}: ${f.diffs.join('; ')}`)).toEqual([]);
+  }, 120_000);
+
   it('agrees on hand-picked values, controls and stack faults', () => {
     const rng = new Rng(3);
     const cases: DiffCase[] = [];

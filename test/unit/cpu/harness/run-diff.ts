@@ -63,10 +63,10 @@ export interface X87Report {
 }
 
 /** `perForm` generated cases for every x87 form (optionally filtered by name). */
-export function runX87Diff(seed: number, perForm: number, filter?: (name: string) => boolean): X87Report {
+export function runX87Diff(seed: number, perForm: number, filter?: (name: string) => boolean, jitThreshold?: number): X87Report {
   const bin = buildRunner();
   const rng = new Rng(seed);
-  const env = new EmuEnv();
+  const env = new EmuEnv(jitThreshold);
   const forms = filter ? X87_FORMS.filter((f) => filter(f.name)) : X87_FORMS;
   const cases: DiffCase[] = [];
   const names: string[] = [];
