@@ -1,6 +1,6 @@
-// Block compiler exactness around what blocks now span and how they are chained: Jcc in the
-// middle of a block with its condition fused to the ALU instruction before it (every
-// condition, operation and size, compiled against the interpreter), and successor links that
+// Block compiler exactness around how blocks are compiled and chained: a Jcc's condition
+// fused to the ALU instruction before it (every condition, operation and size, compiled
+// against the interpreter), and successor links that
 // must not survive self-modifying code, host writes (DMA) or a page remap (CR3 reload, INVLPG).
 import { describe, expect, it } from 'vitest';
 import { jitStats } from '../../../src-core/engine/cpu/jit/compile.ts';
@@ -74,7 +74,7 @@ function program(): { code: number[]; cases: number } {
   return { code, cases };
 }
 
-describe('block compiler: Jcc inside blocks and fused conditions', () => {
+describe('block compiler: Jcc conditions fused to the ALU operation before them', () => {
   it('takes every condition after every ALU operation and size exactly as the interpreter does', () => {
     const { code, cases } = program();
     expect(KCODE + code.length).toBeLessThan(0x30000); // below the interrupt stubs
