@@ -18,6 +18,7 @@
 import type { Socket } from 'node:net';
 import type { NetContext } from './context.ts';
 import { PROTO_TCP } from './ipv4.ts';
+import { CongestionWindow, MAX_RTO_MS, RttEstimator } from './tcp-control.ts';
 import { ACK, buildTcp, DEFAULT_MSS, FIN, type OutSegment, PSH, RST, seqAdd, seqDiff, SYN, type TcpSegment } from './tcp-segment.ts';
 
 /** Our MSS on a 1500-byte MTU (no options on data segments). */
@@ -29,11 +30,6 @@ const RECEIVE_BUFFER = 256 * 1024;
 /** Our window-scale shift: 256 KiB fits in 16 bits shifted by 2. */
 const OUR_WSCALE = 2;
 const MAX_RETRIES = 8;
-const MAX_RTO_MS = 30_000;
-/** RFC 6298 suggests 1 s; Linux uses 200 ms. Never above the configured initial RTO. */
-const MIN_RTO_MS = 100;
-/** RFC 5681 initial window (RFC 6928's ten segments). */
-const INITIAL_CWND_SEGMENTS = 10;
 
 export interface Endpoints {
   guestIp: number;
@@ -76,27 +72,18 @@ export class TcpConn {
   private timer: NodeJS.Timeout | undefined;
   private rto: number;
   private retries = 0;
-  /** Smoothed round-trip time and its variation (ms), once measured. */
-  private srtt: number | undefined;
-  private rttvar = 0;
-  /** The acknowledgement that completes the segment being timed, and when it was sent. */
-  private timedAck: number | undefined;
-  private timedAt = 0;
+  private readonly rtt: RttEstimator;
+  private readonly cc = new CongestionWindow();
   private ackScheduled = false;
   /** One past the highest sequence number ever sent: below it, a send is a retransmission. */
   private sndMax = 0;
-  /** Congestion window and slow-start threshold (bytes), and duplicate ACKs in a row. */
-  private cwnd = 0;
-  private ssthresh = 0x7fffffff;
-  private dupAcks = 0;
-  /** While recovering from a fast retransmit: the sequence number that ends the recovery. */
-  private recover: number | undefined;
   private ackPending = false;
   private socket: Socket | undefined;
 
   private constructor(readonly ep: Endpoints, private readonly o: TcpConnOptions, state: State) {
     this.state = state;
     this.rto = o.rtoMs;
+    this.rtt = new RttEstimator(o.rtoMs);
   }
 
   /** The guest opened a connection (its SYN): connect on the host, answer once that succeeds. */
@@ -198,38 +185,11 @@ export class TcpConn {
     this.sndUna = seqAdd(this.iss, 1);
     this.sndNxt = this.sndUna;
     this.sndMax = this.sndUna;
-    this.cwnd = INITIAL_CWND_SEGMENTS * this.sndMss;
+    this.cc.start(this.sndMss);
     this.stopTimer();
-    this.sampleRtt(this.sndUna);
-    this.rto = this.currentRto();
+    this.rtt.sample(this.sndUna);
+    this.rto = this.rtt.rto();
     this.retries = 0;
-  }
-
-  /** An acknowledgement up to `ack` arrived: finish the timing it completes (RFC 6298 2.2-2.3). */
-  private sampleRtt(ack: number): void {
-    if (this.timedAck === undefined || seqDiff(ack, this.timedAck) < 0) return;
-    const r = Math.max(1, Date.now() - this.timedAt);
-    this.timedAck = undefined;
-    if (this.srtt === undefined) {
-      this.srtt = r;
-      this.rttvar = r / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
-      this.srtt = 0.875 * this.srtt + 0.125 * r;
-    }
-  }
-
-  private currentRto(): number {
-    if (this.srtt === undefined) return this.o.rtoMs;
-    const min = Math.min(MIN_RTO_MS, this.o.rtoMs);
-    return Math.min(MAX_RTO_MS, Math.max(min, this.srtt + Math.max(10, 4 * this.rttvar)));
-  }
-
-  /** Starts timing a segment sent for the first time, if none is being timed. */
-  private time(ackThatCompletes: number): void {
-    if (this.timedAck !== undefined) return;
-    this.timedAck = ackThatCompletes;
-    this.timedAt = Date.now();
   }
 
   private attach(socket: Socket): void {
@@ -282,36 +242,26 @@ export class TcpConn {
     const window = seg.window << this.sndShift;
     if (acked === 0) {
       // A duplicate ACK (RFC 5681 2): nothing new acknowledged, no data, same window, data out.
-      const dup = seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) && window === this.sndWnd && seqDiff(this.sndNxt, this.sndUna) > 0;
+      const inFlight = seqDiff(this.sndNxt, this.sndUna);
+      const dup = seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) && window === this.sndWnd && inFlight > 0;
       this.sndWnd = window;
-      if (dup && ++this.dupAcks === 3 && this.recover === undefined) this.fastRetransmit();
+      if (dup && this.cc.duplicate(inFlight, this.sndNxt, this.sndMss)) {
+        this.o.ctx.tcpEvent('fast-retransmit');
+        this.retransmitFirst(this.sndUna);
+      }
       return;
     }
     this.sndWnd = window;
-    this.dupAcks = 0;
-    const mss = this.sndMss;
-    if (this.recover !== undefined) {
-      if (seqDiff(seg.ack, this.recover) >= 0) {
-        this.recover = undefined; // all that was out at the loss is acknowledged
-        this.cwnd = this.ssthresh;
-      } else {
-        // NewReno partial ACK (RFC 6582): the next hole is lost too; resend it now.
-        this.retransmitFirst(seg.ack);
-      }
-    } else if (this.cwnd < this.ssthresh) {
-      // Slow start with byte counting (RFC 3465): guests with GRO and delayed ACKs acknowledge
-      // a dozen segments at once, and counting ACKs instead of bytes would starve the window.
-      this.cwnd += Math.min(acked, 16 * mss);
-    } else {
-      this.cwnd += Math.max(1, Math.floor((mss * Math.min(acked, 16 * mss)) / this.cwnd)); // congestion avoidance, by bytes
-    }
+    const partial = this.cc.acked(seg.ack, acked, this.sndMss);
     const dataAcked = Math.min(acked, this.sendBuf.length);
     if (acked > this.sendBuf.length && this.finSent) this.finAcked = true;
     this.sendBuf = this.sendBuf.subarray(dataAcked);
     this.sndUna = seg.ack;
-    this.sampleRtt(seg.ack);
-    this.rto = this.currentRto();
+    this.rtt.sample(seg.ack);
+    this.rto = this.rtt.rto();
     this.stopTimer();
+    // NewReno partial ACK (RFC 6582): the next hole was lost too; resend it now.
+    if (partial) this.retransmitFirst(this.sndUna);
     if (this.paused && this.sendBuf.length < SEND_BUFFER / 2) {
       this.paused = false;
       this.socket?.resume();
@@ -343,22 +293,12 @@ export class TcpConn {
     this.scheduleAck();
   }
 
-  /** Three duplicate ACKs: the segment at sndUna was lost. Halve the window and resend it. */
-  private fastRetransmit(): void {
-    this.o.ctx.tcpEvent('fast-retransmit');
-    const inFlight = seqDiff(this.sndNxt, this.sndUna);
-    this.ssthresh = Math.max(Math.floor(inFlight / 2), 2 * this.sndMss);
-    this.cwnd = this.ssthresh;
-    this.recover = this.sndNxt;
-    this.retransmitFirst(this.sndUna);
-  }
-
   /** Resends one segment's worth from `seq` (at or after sndUna), leaving sndNxt alone. */
   private retransmitFirst(seq: number): void {
     const off = seqDiff(seq, this.sndUna);
     const n = Math.min(this.sndMss, this.sendBuf.length - off);
     if (n <= 0) return;
-    this.timedAck = undefined;
+    this.rtt.cancel();
     this.emit({ seq, ack: this.rcvNxt, flags: ACK, payload: this.sendBuf.subarray(off, off + n) });
     this.stopTimer();
     this.armTimer();
@@ -370,7 +310,7 @@ export class TcpConn {
     while (!this.finSent) {
       const inFlight = seqDiff(this.sndNxt, this.sndUna);
       const unsent = this.sendBuf.length - inFlight;
-      const room = Math.min(this.sndWnd, this.cwnd) - inFlight;
+      const room = Math.min(this.sndWnd, this.cc.cwnd) - inFlight;
       if (unsent > 0 && room > 0) {
         const n = Math.min(unsent, room, this.sndMss);
         const payload = this.sendBuf.subarray(inFlight, inFlight + n);
@@ -378,7 +318,7 @@ export class TcpConn {
         this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: ACK | (n === unsent ? PSH : 0), payload });
         this.sndNxt = seqAdd(this.sndNxt, n);
         if (seqDiff(this.sndNxt, this.sndMax) > 0) this.sndMax = this.sndNxt;
-        if (fresh) this.time(this.sndNxt); // Karn: never time a retransmission
+        if (fresh) this.rtt.start(this.sndNxt); // Karn: never time a retransmission
         continue;
       }
       if (unsent === 0 && this.hostEnded) {
@@ -404,20 +344,14 @@ export class TcpConn {
     }
     this.rto = Math.min(this.rto * 2, MAX_RTO_MS);
     this.o.ctx.tcpEvent('timeout');
-    if (this.state === 'established' && !zeroWindow) {
-      // RFC 5681 3.1: after a timeout, start again from one segment.
-      this.ssthresh = Math.max(Math.floor(seqDiff(this.sndNxt, this.sndUna) / 2), 2 * this.sndMss);
-      this.cwnd = this.sndMss;
-      this.recover = undefined;
-      this.dupAcks = 0;
-    }
+    if (this.state === 'established' && !zeroWindow) this.cc.timeout(seqDiff(this.sndNxt, this.sndUna), this.sndMss);
     if (this.state === 'syn-sent' || this.state === 'syn-rcvd') {
       this.sendSyn();
       return;
     }
     // Go back to the oldest unacknowledged byte and send again from there. Karn: what is sent
     // again is not timed (its acknowledgement could be for either copy).
-    this.timedAck = undefined;
+    this.rtt.cancel();
     this.sndNxt = this.sndUna;
     this.finSent = false;
     if (zeroWindow && this.sendBuf.length > 0) {
@@ -433,8 +367,8 @@ export class TcpConn {
   private sendSyn(): void {
     const synAck = this.state === 'syn-rcvd';
     const flags = synAck ? SYN | ACK : SYN;
-    if (this.retries === 0) this.time(seqAdd(this.iss, 1));
-    else this.timedAck = undefined;
+    if (this.retries === 0) this.rtt.start(seqAdd(this.iss, 1));
+    else this.rtt.cancel();
     // Our SYN always offers scaling; a SYN-ACK only answers the guest's offer (RFC 7323 1.3).
     const wscale = !synAck || this.peerScales ? OUR_WSCALE : undefined;
     this.emit({ seq: this.iss, ack: this.rcvNxt, flags, mss: OUR_MSS, wscale });
