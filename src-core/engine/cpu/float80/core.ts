@@ -41,9 +41,24 @@ export function classify(x: F80): Cls {
 export const isNaNCls = (c: Cls): boolean => c === Cls.QNaN || c === Cls.SNaN;
 export const signOf = (x: F80): number => (x.se >> 15) & 1;
 
+// bitLength is the soft-float's most frequent helper: the exponent of the value converted
+// to a double gives it (corrected when rounding carried to the next power of two) without
+// allocating; only values beyond the double range fall back to a string.
+const P2: bigint[] = [];
+for (let i = 0; i <= 1024; i++) P2.push(1n << BigInt(i));
+const BL_F = new Float64Array(1);
+const BL_U = new Uint32Array(BL_F.buffer);
+
+/** Number of significant bits of a non-negative BigInt. */
 export function bitLength(v: bigint): number {
-  // toString(2) is fast enough for the widths used here (<= a few hundred bits).
-  return v === 0n ? 0 : v.toString(2).length;
+  if (v < 0x100000000n) return v === 0n ? 0 : 32 - Math.clz32(Number(v));
+  BL_F[0] = Number(v);
+  if (BL_F[0] === Infinity) {
+    const s = v.toString(16);
+    return (s.length - 1) * 4 + 32 - Math.clz32(parseInt(s[0]!, 16));
+  }
+  const e = (BL_U[1]! >>> 20) - 1023;
+  return v < P2[e]! ? e : e + 1;
 }
 
 /** A finite value as sign, integer significand and the exponent of its least significant bit. */
