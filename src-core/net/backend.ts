@@ -6,6 +6,11 @@
 // handle, and a NIC drops a received frame when the guest has no receive buffer for it (it
 // counts the drop). Neither side ever blocks the other.
 
+// Backends are created asynchronously when they hold host resources that can be refused:
+// createUserNet (user-net.ts) resolves once every forwarded port is listening, and rejects with
+// an error naming the rule (e.g. 'port forward "ssh": tcp 127.0.0.1:2222 is already in use on
+// the host') having closed whatever it had opened.
+
 export interface NetBackend {
   /** The guest transmitted a frame. The backend must not keep a reference to `frame`. */
   send(frame: Uint8Array): void;
