@@ -155,6 +155,23 @@ describe('TCP from the guest', () => {
     expect(fin.tcp!.seq).toBe(c.rcvNxt);
   });
 
+  it('probes a zero window with one byte and sends once the guest opens it', async () => {
+    const port = await listen((s) => s.end('0123456789'));
+    const g = await start({ tcpRtoMs: 50 });
+    const c = new GuestTcp(g, { localPort: 41011, remoteIp: GATEWAY, remotePort: port, window: 0 });
+    await c.connect();
+    // Nothing fits a zero window, except the persist timer's probe: one byte at the next sequence.
+    const probe = await g.take((s) => c.mine(s) && s.tcp!.data.length > 0, 3000);
+    expect(probe.tcp!.seq).toBe(c.rcvNxt);
+    expect(Buffer.from(probe.tcp!.data).toString()).toBe('0');
+    c.out(F.ACK); // still a zero window: the probe byte is not taken
+    g.inbox.length = 0;
+    c.window = 65535;
+    c.out(F.ACK); // window update
+    const r = await c.read(10);
+    expect(r.data.toString()).toBe('0123456789');
+  });
+
   it('a guest RST closes the host socket', async () => {
     let closed!: () => void;
     const hostClosed = new Promise<void>((r) => (closed = r));
