@@ -99,7 +99,8 @@ export async function startNatGuest(opts: {
     const sep = cmd.trimEnd().endsWith('&') ? ' ' : '; ';
     const marker = `STEP-${n * 1000 + 1}`;
     qemu.send(`${cmd}${sep}echo STEP-$((${n}*1000+1))\n`);
-    await qemu.waitFor(new RegExp(`${marker}\\r?\\n`), timeoutMs, from);
+    // Not followed by a digit (rather than by a newline): a kernel message may follow at once.
+    await qemu.waitFor(new RegExp(`${marker}(?!\\d)`), timeoutMs, from);
     const out = qemu.output.slice(from);
     return out.slice(0, out.indexOf(marker));
   };
