@@ -161,7 +161,7 @@ class UserNetwork implements UserNet, NetContext {
     const { src, dst, protocol, payload } = ip.packet;
     if (src !== 0 && inGuestNet(src)) {
       this.learnedIp = src;
-      this.guestMac = eth.src.slice();
+      if (!sameMac(eth.src, this.guestMac)) this.guestMac = eth.src.slice(); // a copy: the frame is the NIC's
     }
     if (protocol === PROTO_TCP) {
       const t = parseTcp(src, dst, payload);
