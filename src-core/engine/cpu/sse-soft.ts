@@ -65,16 +65,21 @@ export function roundPack(sign: number, m: bigint, e: number, dbl: boolean, mxcs
   const rc = (mxcsr >> 13) & 3;
   const sbit = BigInt(sign) << (dbl ? 63n : 31n);
   const r = round(sign, m, e, f, rc);
+  // An unmasked overflow/underflow traps with the destination unchanged; PE then reports
+  // whether the result rounded to the format's precision with an unbounded exponent (the
+  // value the SDM's trap handler would see) is inexact, not the denormalised/infinite one.
+  // Measured on the host (AMD EPYC): 2^127 * 2 traps with OE alone, 1 / denormal with OE|PE.
   if (r.overflow) {
+    if (!(mxcsr & (MX_OE << 7))) { mx.ex |= precisionLoss(m, f.p) ? MX_OE | MX_PE : MX_OE; return sbit; }
     mx.ex |= MX_OE | MX_PE;
     const toInf = rc === 0 || (rc === 1 && sign === 1) || (rc === 2 && sign === 0);
     if (toInf) return infBits(sign, dbl);
     return sbit | ((BigInt(2 * f.maxExp) << fb) | ((1n << fb) - 1n));
   }
   if (r.tiny) {
-    if (mxcsr & FTZ && mxcsr & (MX_UE << 7)) { mx.ex |= MX_UE | MX_PE; return sbit; }
+    if (!(mxcsr & (MX_UE << 7))) { mx.ex |= precisionLoss(m, f.p) ? MX_UE | MX_PE : MX_UE; return sbit; }
+    if (mxcsr & FTZ) { mx.ex |= MX_UE | MX_PE; return sbit; }
     if (r.inexact) mx.ex |= MX_UE | MX_PE;
-    else if (!(mxcsr & (MX_UE << 7))) mx.ex |= MX_UE;
   } else if (r.inexact) mx.ex |= MX_PE;
   if (r.q === 0n) return sbit;
   const n = bitLength(r.q);
@@ -82,6 +87,12 @@ export function roundPack(sign: number, m: bigint, e: number, dbl: boolean, mxcs
   if (top < 1 - f.maxExp) return sbit | (r.q << BigInt(r.lsb - f.lsbMin)); // denormal
   const frac = (n <= f.p ? r.q << BigInt(f.p - n) : r.q >> BigInt(n - f.p)) & ((1n << fb) - 1n);
   return sbit | (BigInt(top + f.maxExp) << fb) | frac;
+}
+
+/** Whether m (sticky bit folded into its lsb) has set bits below its top p bits. */
+function precisionLoss(m: bigint, p: number): boolean {
+  const n = bitLength(m);
+  return n > p && (m & ((1n << BigInt(n - p)) - 1n)) !== 0n;
 }
 
 /** NaN operands: IE for a signalling one; the first NaN source wins (quietened). */
@@ -113,7 +124,9 @@ export function softOp(op: number, ab: bigint, bb: bigint, dbl: boolean, mxcsr: 
   }
   const a = unpack(ab, dbl, mxcsr);
   if (isNaN_(a) || isNaN_(b)) return nanResult(a, ab, b, bb, dbl);
-  if (a.k === K.Denormal || b.k === K.Denormal) mx.ex |= MX_DE;
+  // Division by zero outranks a denormal operand: DEN / 0 reports ZE only (host behaviour,
+  // SDM 11.5.2 precedence: divide-by-zero before denormal-operand).
+  if ((a.k === K.Denormal || b.k === K.Denormal) && !(op === 6 && b.k === K.Zero)) mx.ex |= MX_DE;
   const rc = (mxcsr >> 13) & 3;
   const sb = op === 4 ? b.sign ^ 1 : b.sign;
   switch (op) {
@@ -163,7 +176,8 @@ export function softOp(op: number, ab: bigint, bb: bigint, dbl: boolean, mxcsr: 
 /** MINxx/MAXxx: any NaN raises IE and returns the second operand; so do equal values. */
 export function minMax(max: boolean, ab: bigint, bb: bigint, dbl: boolean, mxcsr: number): bigint {
   const a = unpack(ab, dbl, mxcsr), b = unpack(bb, dbl, mxcsr);
-  if (isNaN_(a) || isNaN_(b)) { mx.ex |= MX_IE; return bb; }
+  // The second operand is returned as read: a denormal under DAZ comes back as its zero.
+  if (isNaN_(a) || isNaN_(b)) { mx.ex |= MX_IE; return b.k === K.Zero ? BigInt(b.sign) << (dbl ? 63n : 31n) : bb; }
   if (a.k === K.Denormal || b.k === K.Denormal) mx.ex |= MX_DE;
   const d = order(a, b);
   const pickA = max ? d > 0 : d < 0;
