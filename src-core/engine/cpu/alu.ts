@@ -273,20 +273,42 @@ export function shiftDouble(c: Cpu, left: boolean, size: number, d: number, dh: 
 
 /** 64x64 -> 128 unsigned multiply into MUL_OUT[0..3] (32-bit words, little-endian). */
 export const MUL_OUT = new Uint32Array(4);
+let mulLo = 0;
+let mulHi = 0;
+/**
+ * 32x32 -> 64 unsigned multiply into mulLo/mulHi. Each partial product is at most 48 bits, so
+ * double arithmetic is exact; `>>> 0` and division by powers of two stay exact too (no BigInt,
+ * no allocation, no floating-point remainder: multi-precision code in the kernel's RSA and
+ * Diffie-Hellman self-tests spends most of its time in MUL).
+ */
+function mulu32(x: number, y: number): void {
+  const p = x * (y & 0xffff);
+  const q = x * (y >>> 16);
+  const t = p + (q & 0xffff) * 65536;
+  const lo = t >>> 0;
+  mulLo = lo;
+  mulHi = (Math.floor(q / 65536) + (t - lo) / 4294967296) >>> 0;
+}
+
 function mulu64(al: number, ah: number, bl: number, bh: number): void {
-  const a = [al & 0xffff, al >>> 16, ah & 0xffff, ah >>> 16];
-  const b = [bl & 0xffff, bl >>> 16, bh & 0xffff, bh >>> 16];
-  const r = [0, 0, 0, 0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < 4; i++) {
-    let carry = 0;
-    for (let j = 0; j < 4; j++) {
-      const t = r[i + j]! + a[i]! * b[j]! + carry;
-      r[i + j] = t % 65536;
-      carry = Math.floor(t / 65536);
-    }
-    r[i + 4] = r[i + 4]! + carry;
-  }
-  for (let k = 0; k < 4; k++) MUL_OUT[k] = (r[2 * k]! + r[2 * k + 1]! * 65536) >>> 0;
+  mulu32(al, bl);
+  const w0 = mulLo;
+  const h00 = mulHi;
+  mulu32(al, bh);
+  const l01 = mulLo;
+  const h01 = mulHi;
+  mulu32(ah, bl);
+  const l10 = mulLo;
+  const h10 = mulHi;
+  mulu32(ah, bh);
+  const s1 = h00 + l01 + l10;
+  const w1 = s1 >>> 0;
+  const s2 = h01 + h10 + mulLo + (s1 - w1) / 4294967296;
+  const w2 = s2 >>> 0;
+  MUL_OUT[0] = w0;
+  MUL_OUT[1] = w1;
+  MUL_OUT[2] = w2;
+  MUL_OUT[3] = (mulHi + (s2 - w2) / 4294967296) >>> 0;
 }
 
 function neg128(): void {
