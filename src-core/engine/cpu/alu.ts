@@ -273,42 +273,39 @@ export function shiftDouble(c: Cpu, left: boolean, size: number, d: number, dh: 
 
 /** 64x64 -> 128 unsigned multiply into MUL_OUT[0..3] (32-bit words, little-endian). */
 export const MUL_OUT = new Uint32Array(4);
-let mulLo = 0;
-let mulHi = 0;
 /**
- * 32x32 -> 64 unsigned multiply into mulLo/mulHi. Each partial product is at most 48 bits, so
- * double arithmetic is exact; `>>> 0` and division by powers of two stay exact too (no BigInt,
- * no allocation, no floating-point remainder: multi-precision code in the kernel's RSA and
- * Diffie-Hellman self-tests spends most of its time in MUL).
+ * 64x64 -> 128 unsigned multiply into MUL_OUT[0..3] (32-bit words, little-endian), from four
+ * 32x32 partial products. Each of those is formed from 32x16-bit pieces of at most 48 bits, so
+ * double arithmetic is exact; `>>> 0`, `& 0xffff` and division by powers of two stay exact too
+ * (no BigInt, no allocation, no floating-point remainder, all in locals: the kernel's RSA and
+ * Diffie-Hellman self-tests spend much of the boot in MUL).
  */
-function mulu32(x: number, y: number): void {
-  const p = x * (y & 0xffff);
-  const q = x * (y >>> 16);
-  const t = p + (q & 0xffff) * 65536;
-  const lo = t >>> 0;
-  mulLo = lo;
-  mulHi = (Math.floor(q / 65536) + (t - lo) / 4294967296) >>> 0;
-}
-
 function mulu64(al: number, ah: number, bl: number, bh: number): void {
-  mulu32(al, bl);
-  const w0 = mulLo;
-  const h00 = mulHi;
-  mulu32(al, bh);
-  const l01 = mulLo;
-  const h01 = mulHi;
-  mulu32(ah, bl);
-  const l10 = mulLo;
-  const h10 = mulHi;
-  mulu32(ah, bh);
+  const bl0 = bl & 0xffff, bl1 = bl >>> 16, bh0 = bh & 0xffff, bh1 = bh >>> 16;
+  // al * bl
+  let p = al * bl0, q = al * bl1, t = p + (q & 0xffff) * 65536;
+  const w0 = t >>> 0;
+  const h00 = Math.floor(q / 65536) + (t - w0) / 4294967296;
+  // al * bh
+  p = al * bh0; q = al * bh1; t = p + (q & 0xffff) * 65536;
+  const l01 = t >>> 0;
+  const h01 = Math.floor(q / 65536) + (t - l01) / 4294967296;
+  // ah * bl
+  p = ah * bl0; q = ah * bl1; t = p + (q & 0xffff) * 65536;
+  const l10 = t >>> 0;
+  const h10 = Math.floor(q / 65536) + (t - l10) / 4294967296;
+  // ah * bh
+  p = ah * bh0; q = ah * bh1; t = p + (q & 0xffff) * 65536;
+  const l11 = t >>> 0;
+  const h11 = Math.floor(q / 65536) + (t - l11) / 4294967296;
   const s1 = h00 + l01 + l10;
   const w1 = s1 >>> 0;
-  const s2 = h01 + h10 + mulLo + (s1 - w1) / 4294967296;
+  const s2 = h01 + h10 + l11 + (s1 - w1) / 4294967296;
   const w2 = s2 >>> 0;
   MUL_OUT[0] = w0;
   MUL_OUT[1] = w1;
   MUL_OUT[2] = w2;
-  MUL_OUT[3] = (mulHi + (s2 - w2) / 4294967296) >>> 0;
+  MUL_OUT[3] = (h11 + (s2 - w2) / 4294967296) >>> 0;
 }
 
 function neg128(): void {
