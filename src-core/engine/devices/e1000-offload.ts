@@ -9,6 +9,8 @@
 // For TSO the driver seeds the TCP checksum with a pseudo-header sum computed for length 0 and
 // zeroes the IPv4 total length and header checksum: the device adds each segment's own length.
 
+import { checksum } from '../../net/checksum.ts';
+
 export interface TxContext {
   ipcss: number;
   ipcso: number;
@@ -45,20 +47,6 @@ export function parseContext(d: Uint8Array): TxContext {
   };
 }
 
-/** Ones'-complement sum of the big-endian 16-bit words of data[start, end), not folded. */
-export function sum16(data: Uint8Array, start: number, end: number, initial = 0): number {
-  let s = initial;
-  let i = start;
-  for (; i + 1 < end; i += 2) s += (data[i]! << 8) | data[i + 1]!;
-  if (i < end) s += data[i]! << 8;
-  return s;
-}
-
-export function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
 function put16(data: Uint8Array, at: number, v: number): void {
   data[at] = (v >> 8) & 0xff;
   data[at + 1] = v & 0xff;
@@ -78,7 +66,7 @@ function get16(data: Uint8Array, at: number): number {
 export function insertChecksum(frame: Uint8Array, start: number, offset: number, end: number, extra = 0): void {
   const stop = end === 0 ? frame.length : Math.min(frame.length, end + 1);
   if (start >= stop || offset + 2 > frame.length) return;
-  const cs = ~fold(sum16(frame, start, stop, extra)) & 0xffff;
+  const cs = checksum(frame, start, stop, extra);
   put16(frame, offset, cs === 0 ? 0xffff : cs);
 }
 
@@ -88,7 +76,7 @@ export function insertIpChecksum(frame: Uint8Array, start: number, offset: numbe
   put16(frame, offset, 0);
   const stop = end === 0 ? frame.length : Math.min(frame.length, end + 1);
   if (start >= stop) return;
-  put16(frame, offset, ~fold(sum16(frame, start, stop)) & 0xffff);
+  put16(frame, offset, checksum(frame, start, stop));
 }
 
 /** Non-TSO packet: the checksums the first data descriptor's POPTS asked for. */

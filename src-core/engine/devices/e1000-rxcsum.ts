@@ -7,7 +7,7 @@
 //
 // Anything the part does not check (IPv6, fragments, other protocols, UDP without a checksum)
 // gets IXSM, "checksum not computed": the driver then verifies in software, as without offload.
-import { fold, sum16 } from './e1000-offload.ts';
+import { fold, sumWords, verifies } from '../../net/checksum.ts';
 
 export const RXCSUM_IPOFL = 1 << 8;
 export const RXCSUM_TUOFL = 1 << 9;
@@ -28,7 +28,7 @@ export interface RxChecksum {
 /** Status and error bits for a received frame (Ethernet header first, no FCS, tag stripped). */
 export function rxChecksum(frame: Uint8Array, rxcsum: number): RxChecksum {
   const pcss = rxcsum & 0xff;
-  const csum = pcss < frame.length ? fold(sum16(frame, pcss, frame.length)) : 0;
+  const csum = pcss < frame.length ? fold(sumWords(frame, pcss, frame.length)) : 0;
   const none = { status: STAT_IXSM, errors: 0, csum };
   if (!(rxcsum & (RXCSUM_IPOFL | RXCSUM_TUOFL))) return none;
   if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00) return none;
@@ -41,7 +41,7 @@ export function rxChecksum(frame: Uint8Array, rxcsum: number): RxChecksum {
   let errors = 0;
   if (rxcsum & RXCSUM_IPOFL) {
     status |= STAT_IPCS;
-    if (fold(sum16(frame, ip, ip + ihl)) !== 0xffff) errors |= ERR_IPE;
+    if (!verifies(frame, ip, ip + ihl)) errors |= ERR_IPE;
   }
   const proto = frame[ip + 9]!;
   const fragmented = (((frame[ip + 6]! << 8) | frame[ip + 7]!) & 0x3fff) !== 0; // MF or an offset
@@ -51,8 +51,8 @@ export function rxChecksum(frame: Uint8Array, rxcsum: number): RxChecksum {
   const checkable = (proto === 6 && l4len >= 20) || (proto === 17 && l4len >= 8 && !udpNoSum);
   if (rxcsum & RXCSUM_TUOFL && checkable && !fragmented && !(errors & ERR_IPE)) {
     status |= STAT_TCPCS;
-    const pseudo = sum16(frame, ip + 12, ip + 20) + proto + l4len;
-    if (fold(sum16(frame, l4, l4 + l4len, pseudo)) !== 0xffff) errors |= ERR_TCPE;
+    const pseudo = sumWords(frame, ip + 12, ip + 20) + proto + l4len;
+    if (!verifies(frame, l4, l4 + l4len, pseudo)) errors |= ERR_TCPE;
   }
   return { status: status === 0 ? STAT_IXSM : status, errors, csum };
 }
