@@ -20,11 +20,11 @@ import { ensureGuestKit, guestKitModules } from '../../../scripts/guest-kit.ts';
 import { openImage } from '../../../src-core/storage/open.ts';
 import { ControlClient } from '../../../src-core/vmm/control-client.ts';
 import { DEMO_CMDLINE, demoKernel } from '../../../src-core/vmm/demo-vm.ts';
-import type { VmEvent } from '../../../src-core/vmm/protocol.ts';
 import type { StatsSample } from '../../../src-core/vmm/stats.ts';
 import { VmManager } from '../../../src-core/vmm/vm-manager.ts';
 import { vmFiles } from '../../../src-core/vmm/vm-files.ts';
 import { tempLibrary, waitForEvent } from '../../unit/vmm/helpers.ts';
+import { guestShell } from '../../helpers/guest-shell.ts';
 
 const MIN = 60_000;
 const PROMPT = 'hangar-guest# ';
@@ -50,37 +50,6 @@ function diskPattern(): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
-}
-
-/** COM1 output with waits that only look at what arrived after a given point. */
-function console_(c: ControlClient) {
-  let buf = '';
-  c.onEvent((ev: VmEvent) => {
-    if (ev.event === 'serial' && ev.port === 'COM1') buf += Buffer.from(ev.b64, 'base64').toString('latin1');
-  });
-  const waitFor = (s: string, from: number, ms: number): Promise<string> => new Promise((res, rej) => {
-    const t0 = Date.now();
-    const check = (): void => {
-      const at = buf.indexOf(s, from);
-      if (at >= 0) return res(buf.slice(from, at + s.length));
-      if (Date.now() - t0 > ms) return rej(new Error(`timed out waiting for ${JSON.stringify(s)}; serial tail ${JSON.stringify(buf.slice(-600))}`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
-  let n = 0;
-  return {
-    text: () => buf,
-    waitFor,
-    /** Type a shell command; resolves with its output once a unique end marker appears. */
-    async run(cmd: string, ms = 15 * MIN): Promise<string> {
-      const id = 5000 + ++n;
-      const from = buf.length;
-      // The marker is computed by the shell, so the echoed command line does not contain it.
-      await c.request('serial-input', { text: `${cmd}; echo END-$((${id}+1))\n` });
-      return waitFor(`END-${id + 1}`, from, ms);
-    },
-  };
 }
 
 describe('IDE disk and CD-ROM in a Linux guest on the Hangar engine', () => {
@@ -118,7 +87,7 @@ describe('IDE disk and CD-ROM in a Linux guest on the Hangar engine', () => {
     const started = await manager.start(config.name);
     expect(started.state).toBe('Running');
     const c = await ControlClient.connect(files.socket);
-    const con = console_(c);
+    const con = guestShell(c);
     await c.subscribe(['serial', 'state', 'panic'], { backlog: true });
     await con.waitFor(PROMPT, 0, 60 * MIN);
     expect(con.text()).toContain('HANGAR-MODULES-LOADED');

@@ -25,11 +25,11 @@ import { writeCpioNewc, type CpioEntry } from '../../../scripts/guest-kit/cpio-n
 import { loadOrderPath, moduleLoadOrder } from '../../../scripts/guest-kit/modules.ts';
 import { ControlClient } from '../../../src-core/vmm/control-client.ts';
 import { DEMO_CMDLINE, demoKernel } from '../../../src-core/vmm/demo-vm.ts';
-import type { VmEvent } from '../../../src-core/vmm/protocol.ts';
 import type { StatsSample } from '../../../src-core/vmm/stats.ts';
 import { VmManager } from '../../../src-core/vmm/vm-manager.ts';
 import { vmFiles } from '../../../src-core/vmm/vm-files.ts';
 import { tempLibrary, waitForEvent } from '../../unit/vmm/helpers.ts';
+import { guestShell } from '../../helpers/guest-shell.ts';
 
 const MIN = 60_000;
 const PROMPT = 'hangar-guest# ';
@@ -81,35 +81,6 @@ function e1000Modules(kitModules: Uint8Array, kernelVersion: string): Uint8Array
   return gzipSync(writeCpioNewc(entries));
 }
 
-function console_(c: ControlClient) {
-  let buf = '';
-  c.onEvent((ev: VmEvent) => {
-    if (ev.event === 'serial' && ev.port === 'COM1') buf += Buffer.from(ev.b64, 'base64').toString('latin1');
-  });
-  const waitFor = (s: string | RegExp, from: number, ms: number): Promise<string> => new Promise((res, rej) => {
-    const t0 = Date.now();
-    const check = (): void => {
-      const rest = buf.slice(from);
-      const m = typeof s === 'string' ? (rest.includes(s) ? [s] : null) : s.exec(rest);
-      if (m) return res(rest.slice(0, rest.indexOf(m[0]) + m[0].length));
-      if (Date.now() - t0 > ms) return rej(new Error(`timed out waiting for ${String(s)}; serial tail ${JSON.stringify(buf.slice(-800))}`));
-      setTimeout(check, 50);
-    };
-    check();
-  });
-  let n = 0;
-  return {
-    text: () => buf,
-    waitFor,
-    async run(cmd: string, ms = 15 * MIN): Promise<string> {
-      const id = 7000 + ++n;
-      const from = buf.length;
-      await c.request('serial-input', { text: `${cmd}; echo END-$((${id}+1))\n` });
-      return waitFor(`END-${id + 1}`, from, ms);
-    },
-  };
-}
-
 /** The host side: uploads are answered with their MD5 and length; /download sends known bytes. */
 async function startServer(download: Uint8Array): Promise<number> {
   server = createServer((req, res) => {
@@ -154,7 +125,7 @@ describe('e1000 network adapter in a Linux guest on the Hangar engine', () => {
     const first = await manager.start(config.name);
     expect(first.state).toBe('Running');
     const c = await ControlClient.connect(files.socket);
-    const con = console_(c);
+    const con = guestShell(c);
     await c.subscribe(['serial', 'state', 'panic'], { backlog: true });
     await con.waitFor(PROMPT, 0, 60 * MIN);
     expect(con.text()).toContain('HANGAR-MODULES-LOADED');
@@ -208,7 +179,7 @@ describe('e1000 network adapter in a Linux guest on the Hangar engine', () => {
     const second = await manager.start(config.name);
     expect(second.state).toBe('Running');
     const c2 = await ControlClient.connect(files.socket);
-    const con2 = console_(c2);
+    const con2 = guestShell(c2);
     await c2.subscribe(['serial', 'state']);
     const again = await con2.run(`wget -q -O - --post-file /tmp/up http://10.0.2.2:${port}/upload`);
     expect(again).toContain(`UPLOAD-${upMd5}-${192 * 1024}-DONE`);
