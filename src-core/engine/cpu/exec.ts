@@ -11,7 +11,7 @@ import {
 } from './alu.ts';
 import { FL_LOGIC, cond, getCF, getFlags, materialize, setLazy } from './flags.ts';
 import {
-  ea, eaHalves, getReg, getReg8, memLin, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead,
+  ea, eaHalves, getReg, getReg8, memLin, peek, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead,
 } from './operands.ts';
 import { exec0f } from './exec-0f.ts';
 import { branchSize, checkTarget, jumpTo, regA, stackSize, signExt, writeFlags } from './exec-util.ts';
@@ -24,6 +24,8 @@ import { farCall, farJump, farReturn } from './system/far.ts';
 import { iret, softwareInterrupt } from './system/interrupts.ts';
 import { portAllowed } from './system/io-perm.ts';
 
+/** POPA's eight values, read before any register is written. */
+const POPA_VALS = new Int32Array(8);
 
 export function execute(c: Cpu, ins: Instr): void {
   if (ins.invalid) c.fault(EX_UD);
@@ -124,10 +126,13 @@ export function execute(c: Cpu, ins: Instr): void {
     }
     case 0x61: { // POPA
       if (c.codeMode === 64) c.fault(EX_UD);
-      for (let r = 7; r >= 0; r--) {
-        const v = pop(c, os);
-        if (r !== 4) setReg(c, os, r, 0, v, 0);
-      }
+      // Hardware checks the whole 16/32-byte read (stack limit, pages) before it writes any
+      // register: read all eight values first, so a fault part-way changes nothing.
+      const bytes = os >> 3;
+      const vals = POPA_VALS;
+      for (let k = 0; k < 8; k++) vals[k] = peek(c, os, k * bytes);
+      for (let k = 0; k < 8; k++) if (k !== 3) setReg(c, os, 7 - k, 0, vals[k]!, 0); // SP's slot is skipped
+      c.setSp(c.getSp() + 8 * bytes);
       return;
     }
     case 0x62: { // BOUND
