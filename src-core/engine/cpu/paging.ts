@@ -33,7 +33,8 @@ function pageFault(c: Cpu, lin: number, acc: number, present: boolean): never {
   let code = present ? PF_P : 0;
   if (acc & ACC_WRITE) code |= PF_W;
   if (acc & ACC_USER) code |= PF_U;
-  if ((acc & ACC_FETCH) && (c.efer & EFER_NXE)) code |= PF_I;
+  // I/D is reported only where NX exists: PAE or 4-level paging with EFER.NXE (SDM 4.7).
+  if ((acc & ACC_FETCH) && (c.efer & EFER_NXE) && (c.cr4 & CR4_PAE)) code |= PF_I;
   c.cr2 = lin;
   return c.fault(EX_PF, code);
 }
