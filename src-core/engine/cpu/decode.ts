@@ -6,6 +6,12 @@
 // Opcode numbering: 0x000-0x0ff one-byte map, 0x100-0x1ff the 0F map, 0x200-0x2ff 0F 38,
 // 0x300-0x3ff 0F 3A.
 
+import type { Cpu } from './cpu.ts';
+import { pickHandler } from './exec-pick.ts';
+
+/** Runs one decoded instruction (RIP already points past it). */
+export type Handler = (c: Cpu, ins: Instr) => void;
+
 export const IMM_NONE = 0;
 export const IMM_B = 1; // 8-bit
 export const IMM_W = 2; // 16-bit
@@ -57,6 +63,20 @@ export class Instr {
   imm2 = 0; // second immediate (ENTER level, far selector)
   /** Set when the bytes do not form a valid instruction in this mode (#UD at execute). */
   invalid = false;
+  /**
+   * The handler execute() calls: chosen once per decode (exec-pick.ts), a specialised one for
+   * the forms 64-bit code runs most, else the general opcode switch. Its operands:
+   */
+  fn: Handler = notDecoded;
+  /** ALU operation (OP_ADD..OP_CMP, 8 = TEST) of a specialised ALU handler. */
+  aop = 0;
+  /** First (destination) and second (source) register of a specialised handler. */
+  r1 = 0;
+  r2 = 0;
+}
+
+function notDecoded(): void {
+  throw new Error('Instr executed before it was decoded');
 }
 
 const HAS_MODRM1 = new Uint8Array(256);
@@ -285,5 +305,6 @@ export function decode(ins: Instr, fetch: ByteFetch, mode: number): Instr {
   }
   if (i > 15) ins.invalid = true;
   ins.len = i;
+  ins.fn = pickHandler(ins);
   return ins;
 }

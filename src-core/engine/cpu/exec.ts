@@ -27,7 +27,13 @@ import { portAllowed } from './system/io-perm.ts';
 /** POPA's eight values, read before any register is written. */
 const POPA_VALS = new Int32Array(8);
 
+/** Run one decoded instruction through the handler its decode chose (exec-pick.ts). */
 export function execute(c: Cpu, ins: Instr): void {
+  ins.fn(c, ins);
+}
+
+/** The general handler: every one-byte opcode (0F and the rest dispatched from here). */
+export function executeAny(c: Cpu, ins: Instr): void {
   if (ins.invalid) c.fault(EX_UD);
   const op = ins.op;
   if (ins.lock && !lockAllowed(ins)) c.fault(EX_UD);

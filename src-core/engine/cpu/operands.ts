@@ -54,23 +54,42 @@ export function eaHalves(c: Cpu, ins: Instr): number {
 /** Effective address (offset within the segment) as a number. */
 export function ea(c: Cpu, ins: Instr): number {
   const as = ins.asize;
-  if (as === 64) {
-    let v = ins.ripRel ? c.rip : ins.base >= 0 ? c.rh[ins.base]! * TWO32 + (c.rl[ins.base]! >>> 0) : 0;
-    if (ins.index >= 0) v += (c.rh[ins.index]! * TWO32 + (c.rl[ins.index]! >>> 0)) * (1 << ins.scale);
-    v += ins.disp;
-    if (v >= -CANON && v < CANON) return v;
-    // Out of the canonical range (or inexact): redo exactly; a non-canonical address faults.
-    const lo = eaHalves(c, ins);
-    const hi = c.mhi;
-    if (((hi << 16) >> 16) !== hi || (hi & 0x8000) !== ((hi >> 16) & 0x8000)) {
-      c.fault(ins.seg === SS || (ins.seg < 0 && ins.defSeg === SS) ? EX_SS : EX_GP, 0);
-    }
-    return hi * TWO32 + (lo >>> 0);
-  }
+  if (as === 64) return ea64(c, ins);
   let v = ins.base >= 0 ? c.rl[ins.base]! : 0;
   if (ins.index >= 0) v += c.rl[ins.index]! << ins.scale;
   v += ins.disp;
   return as === 32 ? v >>> 0 : v & 0xffff;
+}
+
+/**
+ * A 64-bit address size's effective address, faulting when not canonical. Summed as doubles
+ * while every register part lies within +-2^48 (then the sum is exact); a larger part (a
+ * huge base cancelled by a negative index, say) takes the exact 64-bit halves instead.
+ */
+export function ea64(c: Cpu, ins: Instr): number {
+  const b = ins.base;
+  const x = ins.index;
+  let v: number;
+  if (b >= 0) {
+    const h = c.rh[b]!;
+    if (h < -0x10000 || h > 0xffff) return ea64Exact(c, ins);
+    v = h * TWO32 + (c.rl[b]! >>> 0);
+  } else v = ins.ripRel ? c.rip : 0;
+  if (x >= 0) {
+    const h = c.rh[x]!;
+    if (h < -0x10000 || h > 0xffff) return ea64Exact(c, ins);
+    v += (h * TWO32 + (c.rl[x]! >>> 0)) * (1 << ins.scale);
+  }
+  v += ins.disp;
+  if (v >= -CANON && v < CANON) return v;
+  return ea64Exact(c, ins);
+}
+
+function ea64Exact(c: Cpu, ins: Instr): number {
+  const lo = eaHalves(c, ins);
+  const hi = c.mhi;
+  if (((hi << 16) >> 16) !== hi) c.fault(ins.seg === SS || (ins.seg < 0 && ins.defSeg === SS) ? EX_SS : EX_GP, 0);
+  return hi * TWO32 + (lo >>> 0);
 }
 
 /** Linear address of the memory operand, for an access of `size` bytes (outside 64-bit mode

@@ -1,0 +1,351 @@
+// Specialised 64-bit-mode handlers (chosen by exec-pick.ts) for moves, LEA, MOVZX/MOVSX,
+// PUSH/POP, near branches, IMUL, shifts, INC/DEC, CMOVcc/SETcc and NOPs with 32/64-bit
+// operands and flat memory (no FS/GS, 64-bit addresses). Each does exactly what the general
+// switch does for its form; ins.r1/r2 name the registers the form uses.
+import type { Cpu } from './cpu.ts';
+import type { Instr } from './decode.ts';
+import { EX_GP } from './constants.ts';
+import { cond } from './flags.ts';
+import { shift } from './alu.ts';
+import { imul3, incDec } from './exec-arith.ts';
+import { ea64, eaHalves, getReg8, setReg8 } from './operands.ts';
+const TWO32 = 4294967296; // local copy: hot-path constant
+const CANON = 140737488355328; // 2^47
+
+// ---- moves ----
+
+export function movRR32(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = c.rl[ins.r2]!;
+  c.rh[ins.r1] = 0;
+}
+
+export function movRR64(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = c.rl[ins.r2]!;
+  c.rh[ins.r1] = c.rh[ins.r2]!;
+}
+
+/** MOV r32, imm (B8+r, C7 /0): zero-extended. */
+export function movRI32(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = ins.imm;
+  c.rh[ins.r1] = 0;
+}
+
+/** MOV r64, imm64 (REX.W B8+r). */
+export function movRI64(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = ins.imm;
+  c.rh[ins.r1] = ins.immHi;
+}
+
+/** MOV r/m64, imm32 (REX.W C7 /0, register): sign-extended. */
+export function movRI64sx(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = ins.imm;
+  c.rh[ins.r1] = ins.imm >> 31;
+}
+
+export function movLoad32(c: Cpu, ins: Instr): void {
+  const v = c.rd32(ea64(c, ins));
+  c.rl[ins.r1] = v;
+  c.rh[ins.r1] = 0;
+}
+
+export function movLoad64(c: Cpu, ins: Instr): void {
+  const v = c.rd64(ea64(c, ins));
+  c.rl[ins.r1] = v;
+  c.rh[ins.r1] = c.mhi;
+}
+
+export function movLoad8(c: Cpu, ins: Instr): void {
+  setReg8(c, ins.reg, ins.rex, c.rd8(ea64(c, ins)));
+}
+
+export function movStore32(c: Cpu, ins: Instr): void {
+  c.wr32(ea64(c, ins), c.rl[ins.r2]!);
+}
+
+export function movStore64(c: Cpu, ins: Instr): void {
+  c.wr64(ea64(c, ins), c.rl[ins.r2]!, c.rh[ins.r2]!);
+}
+
+export function movStore8(c: Cpu, ins: Instr): void {
+  c.wr8(ea64(c, ins), getReg8(c, ins.reg, ins.rex));
+}
+
+export function movStoreImm8(c: Cpu, ins: Instr): void {
+  c.wr8(ea64(c, ins), ins.imm);
+}
+
+export function movStoreImm32(c: Cpu, ins: Instr): void {
+  c.wr32(ea64(c, ins), ins.imm);
+}
+
+export function movStoreImm64(c: Cpu, ins: Instr): void {
+  c.wr64(ea64(c, ins), ins.imm, ins.imm >> 31);
+}
+
+// ---- LEA (64-bit address size: wraps modulo 2^64, never faults) ----
+
+/** The address as an exact double while every register part is within +-2^48, else NaN. */
+function leaSum(c: Cpu, ins: Instr): number {
+  const b = ins.base;
+  const x = ins.index;
+  let v: number;
+  if (b >= 0) {
+    const h = c.rh[b]!;
+    if (h < -0x10000 || h > 0xffff) return NaN;
+    v = h * TWO32 + (c.rl[b]! >>> 0);
+  } else v = ins.ripRel ? c.rip : 0;
+  if (x >= 0) {
+    const h = c.rh[x]!;
+    if (h < -0x10000 || h > 0xffff) return NaN;
+    v += (h * TWO32 + (c.rl[x]! >>> 0)) * (1 << ins.scale);
+  }
+  return v + ins.disp;
+}
+
+export function lea64(c: Cpu, ins: Instr): void {
+  const v = leaSum(c, ins);
+  const d = ins.r1;
+  if (v === v) {
+    c.rl[d] = v | 0;
+    c.rh[d] = Math.floor(v / TWO32);
+  } else {
+    c.rl[d] = eaHalves(c, ins);
+    c.rh[d] = c.mhi;
+  }
+}
+
+export function lea32(c: Cpu, ins: Instr): void {
+  const v = leaSum(c, ins);
+  c.rl[ins.r1] = v === v ? v | 0 : eaHalves(c, ins);
+  c.rh[ins.r1] = 0;
+}
+
+// ---- MOVZX / MOVSX / MOVSXD (32/64-bit destinations) ----
+
+export function movzx8R(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = getReg8(c, ins.rm, ins.rex);
+  c.rh[ins.r1] = 0;
+}
+
+export function movzx8M(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = c.rd8(ea64(c, ins));
+  c.rh[ins.r1] = 0;
+}
+
+export function movzx16R(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = c.rl[ins.r2]! & 0xffff;
+  c.rh[ins.r1] = 0;
+}
+
+export function movzx16M(c: Cpu, ins: Instr): void {
+  c.rl[ins.r1] = c.rd16(ea64(c, ins));
+  c.rh[ins.r1] = 0;
+}
+
+function setSx(c: Cpu, ins: Instr, v: number): void {
+  c.rl[ins.r1] = v;
+  c.rh[ins.r1] = ins.osize === 64 ? v >> 31 : 0;
+}
+
+export function movsx8R(c: Cpu, ins: Instr): void {
+  setSx(c, ins, (getReg8(c, ins.rm, ins.rex) << 24) >> 24);
+}
+
+export function movsx8M(c: Cpu, ins: Instr): void {
+  setSx(c, ins, (c.rd8(ea64(c, ins)) << 24) >> 24);
+}
+
+export function movsx16R(c: Cpu, ins: Instr): void {
+  setSx(c, ins, (c.rl[ins.r2]! << 16) >> 16);
+}
+
+export function movsx16M(c: Cpu, ins: Instr): void {
+  setSx(c, ins, (c.rd16(ea64(c, ins)) << 16) >> 16);
+}
+
+/** MOVSXD r64, r/m32. */
+export function movsxdR(c: Cpu, ins: Instr): void {
+  setSx(c, ins, c.rl[ins.r2]!);
+}
+
+export function movsxdM(c: Cpu, ins: Instr): void {
+  setSx(c, ins, c.rd32(ea64(c, ins)));
+}
+
+// ---- stack (64-bit pushes and pops) ----
+
+function push64(c: Cpu, lo: number, hi: number): void {
+  const sp = c.rh[4]! * TWO32 + (c.rl[4]! >>> 0) - 8;
+  c.wr64(sp, lo, hi);
+  c.rl[4] = sp | 0;
+  c.rh[4] = Math.floor(sp / TWO32);
+}
+
+/** Pops 8 bytes: low half returned, high half in c.mhi. */
+function pop64(c: Cpu): number {
+  const sp = c.rh[4]! * TWO32 + (c.rl[4]! >>> 0);
+  const v = c.rd64(sp);
+  const n = sp + 8;
+  c.rl[4] = n | 0;
+  c.rh[4] = Math.floor(n / TWO32);
+  return v;
+}
+
+export function pushR(c: Cpu, ins: Instr): void {
+  push64(c, c.rl[ins.r1]!, c.rh[ins.r1]!);
+}
+
+export function pushI(c: Cpu, ins: Instr): void {
+  push64(c, ins.imm, ins.imm >> 31);
+}
+
+export function popR(c: Cpu, ins: Instr): void {
+  const v = pop64(c);
+  c.rl[ins.r1] = v;
+  c.rh[ins.r1] = c.mhi;
+}
+
+// ---- near branches (64-bit operand size; a non-canonical target faults at the branch) ----
+
+function jump(c: Cpu, t: number): void {
+  if (t < -CANON || t >= CANON) c.fault(EX_GP, 0);
+  c.rip = t;
+}
+
+export function jmpRel(c: Cpu, ins: Instr): void {
+  jump(c, c.rip + ins.imm);
+}
+
+/** Jcc rel8/rel32 (70-7F, 0F 80-8F: the condition is the opcode's low nibble). */
+export function jccRel(c: Cpu, ins: Instr): void {
+  if (cond(c, ins.op & 15)) jump(c, c.rip + ins.imm);
+}
+
+export function callRel(c: Cpu, ins: Instr): void {
+  const ret = c.rip;
+  const t = ret + ins.imm;
+  if (t < -CANON || t >= CANON) c.fault(EX_GP, 0);
+  push64(c, ret | 0, Math.floor(ret / TWO32));
+  c.rip = t;
+}
+
+export function ret(c: Cpu): void {
+  const sp = c.rh[4]! * TWO32 + (c.rl[4]! >>> 0);
+  const lo = c.rd64(sp);
+  const t = c.mhi * TWO32 + (lo >>> 0);
+  if (t < -CANON || t >= CANON) c.fault(EX_GP, 0);
+  c.rip = t;
+  const n = sp + 8;
+  c.rl[4] = n | 0;
+  c.rh[4] = Math.floor(n / TWO32);
+}
+
+/** CALL/JMP r64 or [m64] (FF /2, FF /4): the target is read before anything is pushed. */
+function indirectTarget(c: Cpu, ins: Instr): number {
+  if (ins.mod === 3) return c.rh[ins.r2]! * TWO32 + (c.rl[ins.r2]! >>> 0);
+  const lo = c.rd64(ea64(c, ins));
+  return c.mhi * TWO32 + (lo >>> 0);
+}
+
+export function callInd(c: Cpu, ins: Instr): void {
+  const t = indirectTarget(c, ins);
+  if (t < -CANON || t >= CANON) c.fault(EX_GP, 0);
+  const r = c.rip;
+  push64(c, r | 0, Math.floor(r / TWO32));
+  c.rip = t;
+}
+
+export function jmpInd(c: Cpu, ins: Instr): void {
+  jump(c, indirectTarget(c, ins));
+}
+
+// ---- IMUL, shifts, INC/DEC ----
+
+/** A 32- or 64-bit memory read (64: high half in c.mhi). */
+function rdOs(c: Cpu, lin: number, os: number): number {
+  return os === 64 ? c.rd64(lin) : c.rd32(lin);
+}
+
+/** IMUL r, r/m, imm (69, 6B). */
+export function imulRI(c: Cpu, ins: Instr): void {
+  if (ins.mod === 3) imul3(c, ins, ins.osize, c.rl[ins.r2]!, c.rh[ins.r2]!, ins.imm, ins.imm >> 31);
+  else {
+    const b = rdOs(c, ea64(c, ins), ins.osize);
+    imul3(c, ins, ins.osize, b, c.mhi, ins.imm, ins.imm >> 31);
+  }
+}
+
+/** IMUL r, r/m (0F AF). */
+export function imulRR(c: Cpu, ins: Instr): void {
+  const os = ins.osize;
+  let b: number;
+  let bh: number;
+  if (ins.mod === 3) {
+    b = c.rl[ins.r2]!;
+    bh = c.rh[ins.r2]!;
+  } else {
+    b = rdOs(c, ea64(c, ins), os);
+    bh = c.mhi;
+  }
+  imul3(c, ins, os, b, bh, c.rl[ins.r1]!, c.rh[ins.r1]!);
+}
+
+/** Group 2 (C1, D1, D3) on a register; r2 is the count, or -1 for CL. */
+export function shiftR(c: Cpu, ins: Instr): void {
+  const d = ins.r1;
+  const cnt = ins.r2 < 0 ? c.rl[1]! & 0xff : ins.r2;
+  const os = ins.osize;
+  const v = shift(c, ins.ext, os, c.rl[d]!, os === 64 ? c.rh[d]! : 0, cnt);
+  c.rl[d] = v;
+  c.rh[d] = os === 64 ? c.rhi : 0;
+}
+
+export function shiftM(c: Cpu, ins: Instr): void {
+  const lin = ea64(c, ins);
+  const os = ins.osize;
+  const a = rdOs(c, lin, os);
+  const cnt = ins.r2 < 0 ? c.rl[1]! & 0xff : ins.r2;
+  const v = shift(c, ins.ext, os, a, os === 64 ? c.mhi : 0, cnt);
+  if (os === 64) c.wr64(lin, v, c.rhi);
+  else c.wr32(lin, v);
+}
+
+/** INC/DEC r (FF /0, /1). */
+export function incDecR(c: Cpu, ins: Instr): void {
+  const d = ins.r1;
+  const os = ins.osize;
+  const v = incDec(c, os, c.rl[d]!, os === 64 ? c.rh[d]! : 0, ins.ext === 0);
+  c.rl[d] = v;
+  c.rh[d] = os === 64 ? c.rhi : 0;
+}
+
+// ---- CMOVcc / SETcc ----
+
+/** CMOVcc: the source is read even when the move is not taken; a 32-bit one zero-extends. */
+export function cmov(c: Cpu, ins: Instr): void {
+  const os = ins.osize;
+  let v: number;
+  let vh: number;
+  if (ins.mod === 3) {
+    v = c.rl[ins.r2]!;
+    vh = c.rh[ins.r2]!;
+  } else {
+    v = rdOs(c, ea64(c, ins), os);
+    vh = c.mhi;
+  }
+  const d = ins.r1;
+  if (cond(c, ins.op & 15)) {
+    c.rl[d] = v;
+    c.rh[d] = os === 64 ? vh : 0;
+  } else if (os === 32) c.rh[d] = 0;
+}
+
+export function setcc(c: Cpu, ins: Instr): void {
+  const v = cond(c, ins.op & 15) ? 1 : 0;
+  if (ins.mod === 3) setReg8(c, ins.rm, ins.rex, v);
+  else c.wr8(ea64(c, ins), v);
+}
+
+export function nop(): void {
+  // NOP, PAUSE, hint NOPs: nothing to do.
+}
