@@ -14,6 +14,9 @@ import { readMsr, writeMsr } from './msr.ts';
 import { DHI, DLO, DADDR, descAttr, descBase, descLimit, readDescriptor, readDescriptorHigh, setSegCache, sysWrite32 } from './segments.ts';
 import { fxsave, fxrstor } from '../fxsave.ts';
 
+/** 2^47: 64-bit addresses must lie in [-2^47, 2^47) (48-bit linear addresses). */
+const CANONICAL = 140737488355328;
+
 function requireCpl0(c: Cpu): void {
   if ((c.cr0 & 1) && c.cpl !== 0) c.fault(EX_GP, 0);
 }
@@ -354,10 +357,15 @@ function sysexit(c: Cpu, ins: Instr): void {
   const base = c.sysenterCs & 0xfffc;
   if (base === 0) c.fault(EX_GP, 0);
   if (ins.osize === 64) {
+    // Back to 64-bit mode: RIP = RDX and RSP = RCX must be canonical, checked before any
+    // state changes (SDM SYSEXIT, 64-bit mode exceptions).
+    const rip = c.rh[2]! * TWO32 + (c.rl[2]! >>> 0);
+    const rsp = c.rh[1]! * TWO32 + (c.rl[1]! >>> 0);
+    if (rip < -CANONICAL || rip >= CANONICAL || rsp < -CANONICAL || rsp >= CANONICAL) c.fault(EX_GP, 0);
     flatCode(c, (base + 32) | 3, true, 3);
     flatStack(c, (base + 40) | 3, 3);
     c.rl[4] = c.rl[1]!; c.rh[4] = c.rh[1]!;
-    c.rip = c.rh[2]! * TWO32 + (c.rl[2]! >>> 0);
+    c.rip = rip;
   } else {
     flatCode(c, (base + 16) | 3, false, 3);
     flatStack(c, (base + 24) | 3, 3);
