@@ -2,12 +2,26 @@
 // physical register p is mmx[2p] (low) and mmx[2p+1] (high), which is also the MMX register
 // p (the architectural aliasing), and se[p] holds sign and exponent. Arithmetic is in
 // float80/ (a soft-float with BigInt significands).
+//
+// The last non-control instruction's pointers (FIP/FCS, FDP/FDS) and opcode (FOP) are kept
+// as hardware does (fpu-exec.ts records them, fpu-env.ts and fxsave.ts store and load them).
+// With CR0.NE clear, a pending unmasked exception is reported the PC way: FERR# to the board
+// (devices/fpu-error.ts), which raises IRQ 13 and may answer with IGNNE#.
 import type { DeviceState } from '../device.ts';
 import type { Cpu } from './cpu.ts';
 import type { F80 } from './float80/core.ts';
 import { Cls, DBL, Flags, classify } from './float80/core.ts';
 import { fromIeee } from './float80/convert.ts';
 import { EX_MF, CR0_NE } from './constants.ts';
+import { EV_FREEZE } from './system/interrupts.ts';
+
+/** The board's side of the x87 error pins (devices/fpu-error.ts implements it). */
+export interface FerrPins {
+  /** FERR# driven active (true) or inactive. */
+  ferr(active: boolean): void;
+  /** IGNNE#: while asserted, a pending exception does not stop waiting x87 instructions. */
+  readonly ignne: boolean;
+}
 
 /** FSW bits. */
 export const SW_SF = 0x40, SW_ES = 0x80, SW_C0 = 0x100, SW_C1 = 0x200, SW_C2 = 0x400, SW_C3 = 0x4000, SW_B = 0x8000;
@@ -22,15 +36,25 @@ export class Fpu {
   top = 0;
   cw = 0x37f;
   sw = 0;
+  /** Last non-control instruction: offset (a canonical number in 64-bit mode) and CS selector. */
   fip = 0;
+  fcs = 0;
+  /** Its memory operand's offset and segment selector (unchanged by register-only forms). */
   fdp = 0;
+  fds = 0;
+  /** Its opcode: low 3 bits of the first byte, then the ModR/M byte (11 bits). */
   fop = 0;
+  /** FERR# pins of the board, when one wires them (the BSP on a PC); null: nothing wired. */
+  pins: FerrPins | null = null;
+  /** The level last driven on FERR#. */
+  ferr = false;
 
   /** RESET: FNINIT's state with the data registers cleared (MMX registers read as zero). */
   reset(): void {
     this.mmx.fill(0);
     this.se.fill(0);
     this.init();
+    this.ferr = false; // the board's pins reset with the machine
   }
 
   /** FNINIT/FSAVE: control, status and tags only; the register contents stay. */
@@ -40,17 +64,41 @@ export class Fpu {
     this.cw = 0x37f;
     this.sw = 0;
     this.fip = 0;
+    this.fcs = 0;
     this.fdp = 0;
+    this.fds = 0;
     this.fop = 0;
   }
 
-  /** A pending unmasked exception (FSW.ES) faults the next waiting x87 instruction. */
+  /**
+   * A pending unmasked exception (FSW.ES) at a waiting x87 (or MMX) instruction: #MF with
+   * CR0.NE set. With NE clear (MS-DOS compatibility) the processor asserts FERR# and freezes
+   * before the instruction until an interrupt arrives (the board turns FERR# into IRQ 13, so
+   * the handler's IRET comes back to this instruction), unless the board asserts IGNNE#: then
+   * the instruction runs and the exception stays pending. Without a board nothing would ever
+   * wake a frozen CPU, so the exception is ignored as with IGNNE#.
+   */
   checkPending(c: Cpu): void {
-    if (this.sw & SW_ES) {
-      // Without CR0.NE the legacy FERR#/IRQ 13 path would apply; no board wires it, so the
-      // exception is left pending (as with IGNNE# asserted).
-      if (c.cr0 & CR0_NE) c.fault(EX_MF);
-    }
+    if ((this.sw & SW_ES) === 0) return;
+    if (c.cr0 & CR0_NE) c.fault(EX_MF);
+    const p = this.pins;
+    if (p === null) return;
+    this.updateFerr(c);
+    if (p.ignne) return;
+    c.halted = true;
+    c.fault(EV_FREEZE);
+  }
+
+  /**
+   * FERR# follows ES while CR0.NE is clear. As on the P6 family, it is asserted as soon as an
+   * instruction leaves an unmasked exception pending (not deferred to the next x87 instruction
+   * as on the 486/Pentium), and released when ES clears (FNCLEX, FNINIT, FLDENV, ...).
+   */
+  updateFerr(c: Cpu): void {
+    const level = (this.sw & SW_ES) !== 0 && (c.cr0 & CR0_NE) === 0;
+    if (level === this.ferr) return;
+    this.ferr = level;
+    this.pins?.ferr(level);
   }
 
   phys(i: number): number {
@@ -120,15 +168,16 @@ export class Fpu {
 
   save(): DeviceState {
     return {
-      version: 2, sig: this.mmx.slice(), se: this.se.slice(), tag: this.tag.slice(), top: this.top, cw: this.cw, sw: this.sw,
-      fip: this.fip, fdp: this.fdp, fop: this.fop,
+      version: 3, sig: this.mmx.slice(), se: this.se.slice(), tag: this.tag.slice(), top: this.top, cw: this.cw, sw: this.sw,
+      fip: this.fip, fcs: this.fcs, fdp: this.fdp, fds: this.fds, fop: this.fop, ferr: this.ferr,
     };
   }
 
   load(s: DeviceState): void {
     if (!s || typeof s !== 'object') throw new Error('CPU state: FPU state is missing');
     if (s.version === undefined && s.st instanceof Float64Array && s.st.length === 8) s = upgradeV1(s);
-    if (s.version !== 2) throw new Error(`CPU state: unsupported FPU state version ${String(s.version)}`);
+    // Version 2 had no selectors or FERR# level: they load as zero / inactive.
+    if (s.version !== 2 && s.version !== 3) throw new Error(`CPU state: unsupported FPU state version ${String(s.version)}`);
     if (!(s.sig instanceof Int32Array) || s.sig.length !== 16) throw new Error('CPU state: FPU significands are missing or have the wrong length');
     if (!(s.se instanceof Uint16Array) || s.se.length !== 8) throw new Error('CPU state: FPU sign/exponent words are missing or have the wrong length');
     if (!(s.tag instanceof Uint8Array) || s.tag.length !== 8) throw new Error('CPU state: FPU tags are missing or have the wrong length');
@@ -138,10 +187,20 @@ export class Fpu {
     this.top = Number(s.top) & 7;
     this.cw = Number(s.cw) & 0xffff;
     this.sw = Number(s.sw) & 0xffff;
-    this.fip = Number(s.fip) >>> 0;
-    this.fdp = Number(s.fdp) >>> 0;
+    this.fip = pointer(s.fip, 'FIP');
+    this.fcs = Number(s.fcs ?? 0) & 0xffff;
+    this.fdp = pointer(s.fdp, 'FDP');
+    this.fds = Number(s.fds ?? 0) & 0xffff;
     this.fop = Number(s.fop) & 0x7ff;
+    this.ferr = s.ferr === true;
   }
+}
+
+/** An instruction or operand offset from a snapshot: an integer (64-bit ones are canonical). */
+function pointer(v: unknown, what: string): number {
+  const n = Number(v ?? 0);
+  if (!Number.isSafeInteger(n)) throw new Error(`CPU state: FPU ${what} is not an integer (${String(v)})`);
+  return n;
 }
 
 /** Snapshots from before 80-bit registers held doubles: widen them exactly. */

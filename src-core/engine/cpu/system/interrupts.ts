@@ -37,11 +37,19 @@ export function checkInterrupts(c: Cpu): void {
   }
 }
 
+/**
+ * Pseudo-vector for c.fault(): the instruction does not run and nothing is delivered; RIP
+ * stays at it. An x87 instruction frozen by a pending exception with CR0.NE clear uses it
+ * (Fpu.checkPending), having marked the CPU halted until an interrupt.
+ */
+export const EV_FREEZE = -2;
+
 /** Deliver the exception recorded by c.fault() (restarting the faulting instruction). */
 export function deliverPending(c: Cpu): void {
   const vec = c.exVec;
   const code = c.exCode;
   c.rip = c.ip0;
+  if (vec === EV_FREEZE) return;
   guarded(c, vec, HAS_CODE.has(vec) ? (code < 0 ? 0 : code) : -1, 'fault');
 }
 

@@ -13,6 +13,7 @@ import { cpuid } from './cpuid.ts';
 import { readMsr, writeMsr } from './msr.ts';
 import { DHI, DLO, DADDR, descAttr, descBase, descLimit, readDescriptor, readDescriptorHigh, setSegCache, sysWrite32 } from './segments.ts';
 import { fxsave, fxrstor } from '../fxsave.ts';
+import { wideLin } from './mem-operand.ts';
 
 /** 2^47: 64-bit addresses must lie in [-2^47, 2^47) (48-bit linear addresses). */
 const CANONICAL = 140737488355328;
@@ -387,7 +388,8 @@ function group15(c: Cpu, ins: Instr): void {
   if ((ins.ext === 2 || ins.ext === 3) && !(c.cr4 & CR4_OSFXSR)) c.fault(EX_UD);
   if (ins.ext === 4 || ins.ext === 5 || ins.ext === 6) c.fault(EX_UD); // XSAVE family not advertised
   // FXSAVE/FXRSTOR: 512 bytes; LDMXCSR/STMXCSR: 4; CLFLUSH: 1. FXSAVE and STMXCSR store.
-  const lin = memLin(c, ins, ins.ext < 2 ? 512 : ins.ext < 4 ? 4 : 1, ins.ext === 0 || ins.ext === 3);
+  // The whole operand is checked (segment limit, canonical last byte in 64-bit mode).
+  const lin = wideLin(c, ins, ins.ext < 2 ? 512 : ins.ext < 4 ? 4 : 1, ins.ext === 0 || ins.ext === 3);
   switch (ins.ext) {
     case 0: case 1:
       if (ins.ext === 0) fxsave(c, lin, ins.osize === 64); else fxrstor(c, lin, ins.osize === 64);
