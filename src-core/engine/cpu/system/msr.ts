@@ -32,6 +32,20 @@ function isStored(m: number): boolean {
   return m === 0x8b || m === 0xc0010015;
 }
 
+/**
+ * IA32_PAT holds eight one-byte memory types; only UC (0), WC (1), WT (4), WP (5), WB (6) and
+ * UC- (7) exist, and writing any other value to an entry is #GP (SDM 11.12.2, APM 7.8.1).
+ */
+function validPat(lo: number, hi: number): boolean {
+  for (const w of [lo, hi]) {
+    for (let i = 0; i < 32; i += 8) {
+      const t = (w >>> i) & 0xff;
+      if (t === 2 || t === 3 || t > 7) return false;
+    }
+  }
+  return true;
+}
+
 function tscAdjust(c: Cpu): number {
   const v = c.msrStore.get(MSR_TSC_ADJUST);
   return v ? (v[1] | 0) * TWO32 + (v[0] >>> 0) : 0;
@@ -90,7 +104,10 @@ export function writeMsr(c: Cpu, m: number, lo: number, hi: number): void {
     case 0x175: c.sysenterEsp = canonical(c, lo, hi); return;
     case 0x176: c.sysenterEip = canonical(c, lo, hi); return;
     case 0x1a0: c.miscEnable = lo; return;
-    case 0x277: c.patLo = lo; c.patHi = hi; return;
+    case 0x277:
+      if (!validPat(lo, hi)) c.fault(EX_GP, 0);
+      c.patLo = lo; c.patHi = hi;
+      return;
     case 0xc0000080: {
       const allowed = EFER_SCE | EFER_LME | EFER_NXE;
       if (lo & ~(allowed | EFER_LMA) || hi) c.fault(EX_GP, 0);
