@@ -30,6 +30,8 @@ import { IsaIrqs, isaIrqToGsi } from './devices/isa-irq.ts';
 import { LAPIC_BASE, LocalApic } from './devices/lapic.ts';
 import { PciHost } from './devices/pci-host.ts';
 import { DualPic } from './devices/pic8259.ts';
+import { FPU_ERROR_IRQ, FpuErrorPort } from './devices/fpu-error.ts';
+import type { FerrPins } from './cpu/fpu.ts';
 import { Pit } from './devices/pit8254.ts';
 import { Port92 } from './devices/port92.ts';
 import { PostPort } from './devices/post-port.ts';
@@ -85,6 +87,8 @@ interface CpuExtras {
   onTripleFault?: () => void;
   tscSource?: () => number;
   executedInRun?: number;
+  /** The x87 unit, whose FERR#/IGNNE# pins the board wires (CR0.NE=0 error reporting). */
+  fpu?: { pins: FerrPins | null };
 }
 
 export class Machine {
@@ -108,6 +112,8 @@ export class Machine {
   readonly debugExit: DebugExit;
   readonly pci: PciHost;
   readonly pm: AcpiPm;
+  /** FERR# to IRQ 13 and port F0h's IGNNE# (x87 errors with CR0.NE clear), on the BSP. */
+  readonly fpuError: FpuErrorPort;
   /** PIIX3 IDE (00:01.1), empty until drives are attached (ide.attachDisk / attachCdrom). */
   readonly ide: IdeController;
   readonly devices: Device[] = [];
@@ -242,8 +248,11 @@ export class Machine {
       this.stopAllCpus();
     };
     this.ide = new IdeController(this.io, this.memory, this.pci, (irq) => this.isa.line(irq));
+    this.fpuError = new FpuErrorPort(this.io, this.isa.line(FPU_ERROR_IRQ));
+    const bspFpu = (this.cpus[0] as CpuExtras).fpu;
+    if (bspFpu) bspFpu.pins = this.fpuError;
     this.devices.push(this.pic, this.ioapic, ...this.lapics, this.pit, this.cmos, ...this.uarts, this.i8042,
-      this.port92, this.post, this.debugcon, this.debugExit, this.pci, this.pm, this.ide);
+      this.port92, this.post, this.debugcon, this.debugExit, this.pci, this.pm, this.ide, this.fpuError);
     this.cmos.setMemoryLayout(this.memory.lowRamEnd, this.memory.highRamEnd - FOUR_GIB, cpus);
     this.loadFirmware();
   }

@@ -1,10 +1,11 @@
 // SSE/MMX operand access shared by the SSE opcode files: the 16-byte scratch operand,
 // register/memory sources and stores (with alignment checks), and the CR0/CR4 checks that
-// decide #UD/#NM for SSE and MMX instructions.
+// decide #UD/#NM for SSE and MMX instructions. Memory operands are checked over their whole
+// width (system/mem-operand.ts).
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, EX_GP, EX_NM, EX_UD } from './constants.ts';
-import { memLin } from './operands.ts';
+import { wideLin } from './system/mem-operand.ts';
 import { viewsOf } from './sse-int.ts';
 import type { RegViews } from './sse-int.ts';
 
@@ -38,6 +39,7 @@ export function checkMmx(c: Cpu): void {
   if (c.cr0 & CR0_EM) c.fault(EX_UD);
   if (c.cr0 & CR0_TS) c.fault(EX_NM);
   const f = c.fpu;
+  f.checkPending(c); // a pending x87 exception: #MF (or FERR# with CR0.NE clear), as for FWAIT
   f.top = 0;
   f.tag.fill(0);
 }
@@ -49,7 +51,7 @@ export function src128(c: Cpu, ins: Instr, align: boolean): Int32Array {
     TMP[0] = c.xmm[b]!; TMP[1] = c.xmm[b + 1]!; TMP[2] = c.xmm[b + 2]!; TMP[3] = c.xmm[b + 3]!;
     return TMP;
   }
-  const lin = memLin(c, ins);
+  const lin = wideLin(c, ins, 16, false);
   if (align && lin % 16 !== 0) c.fault(EX_GP, 0);
   TMP[0] = c.rd64(lin); TMP[1] = c.mhi;
   TMP[2] = c.rd64(lin + 8); TMP[3] = c.mhi;
@@ -63,7 +65,7 @@ export function srcWords(c: Cpu, ins: Instr, n: number): Int32Array {
     TMP[0] = c.xmm[b]!; TMP[1] = c.xmm[b + 1]!;
     return TMP;
   }
-  const lin = memLin(c, ins);
+  const lin = wideLin(c, ins, n * 4, false);
   TMP[0] = c.rd32(lin);
   if (n > 1) TMP[1] = c.rd32(lin + 4);
   return TMP;
@@ -76,7 +78,7 @@ export function store128(c: Cpu, ins: Instr, src: number, align: boolean): void 
     c.xmm[d] = c.xmm[b]!; c.xmm[d + 1] = c.xmm[b + 1]!; c.xmm[d + 2] = c.xmm[b + 2]!; c.xmm[d + 3] = c.xmm[b + 3]!;
     return;
   }
-  const lin = memLin(c, ins);
+  const lin = wideLin(c, ins, 16, true);
   if (align && lin % 16 !== 0) c.fault(EX_GP, 0);
   c.checkWritable(lin + 15);
   c.wr64(lin, c.xmm[b]!, c.xmm[b + 1]!);
@@ -91,7 +93,7 @@ export function srcMmx(c: Cpu, ins: Instr): Int32Array {
     TMP[0] = m[r]!; TMP[1] = m[r + 1]!;
     return TMP;
   }
-  const lin = memLin(c, ins);
+  const lin = wideLin(c, ins, 8, false);
   TMP[0] = c.rd64(lin); TMP[1] = c.mhi;
   return TMP;
 }
