@@ -5,7 +5,7 @@ import type { Instr } from './decode.ts';
 import { CF, EX_GP, EX_UD, FS, GS, IF, OF, SF, TWO32, ZF, PF, AF } from './constants.ts';
 import { alu, shiftDouble, OP_CMP } from './alu.ts';
 import { cond, getFlags, materialize, setArith } from './flags.ts';
-import { getReg, getReg8, memLin, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead, ea } from './operands.ts';
+import { checkStore, getReg, getReg8, memLin, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead, ea } from './operands.ts';
 import { imul2, jumpTo, stackSize } from './exec.ts';
 import { execSse, isSseOpcode } from './sse.ts';
 import { loadSegment } from './system/segments.ts';
@@ -59,6 +59,7 @@ export function exec0f(c: Cpu, ins: Instr): void {
     case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad: {
       const d = readRM(c, ins, os);
       const dh = c.mhi;
+      checkStore(c, ins, os);
       const s = getReg(c, os, ins.reg, 0);
       const cnt = op & 1 ? c.rl[1]! & 0xff : ins.imm & 0xff;
       const r = shiftDouble(c, op < 0x1ac, os, d, dh, s, c.mhi, cnt);
@@ -70,6 +71,7 @@ export function exec0f(c: Cpu, ins: Instr): void {
       const size = op === 0x1b0 ? 8 : os;
       const d = readRM(c, ins, size);
       const dh = c.mhi;
+      checkStore(c, ins, size); // the locked cycle writes even when the compare fails
       const a = getReg(c, size, 0, 0);
       const ah = c.mhi;
       alu(c, OP_CMP, size, a, ah, d, dh);
@@ -87,6 +89,7 @@ export function exec0f(c: Cpu, ins: Instr): void {
       const size = op === 0x1c0 ? 8 : os;
       const d = readRM(c, ins, size);
       const dh = c.mhi;
+      checkStore(c, ins, size);
       const s = size === 8 ? getReg8(c, ins.reg, ins.rex) : getReg(c, size, ins.reg, 0);
       const r = alu(c, 0, size, d, dh, s, c.mhi);
       const rh = c.rhi;

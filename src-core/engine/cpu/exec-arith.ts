@@ -5,7 +5,7 @@ import type { Instr } from './decode.ts';
 import { AF, CF, EX_UD, VM, ZF } from './constants.ts';
 import { alu, mul64, mulFlags, div64, MUL_OUT, DIV_Q, DIV_R, OP_AND } from './alu.ts';
 import { FL_DEC, FL_INC, getCF, materialize, setArith, setLazy } from './flags.ts';
-import { getReg, readRM, setReg, writeRMAfterRead } from './operands.ts';
+import { checkStore, getReg, readRM, setReg, writeRMAfterRead } from './operands.ts';
 
 export function xchgAcc(c: Cpu, ins: Instr, r: number): void {
   const os = ins.osize;
@@ -69,9 +69,11 @@ export function group3(c: Cpu, ins: Instr, size: number): void {
       alu(c, OP_AND, size, a, ah, size === 8 ? ins.imm & 0xff : size === 16 ? ins.imm & 0xffff : ins.imm, ins.imm >> 31);
       return;
     case 2: // NOT
+      checkStore(c, ins, size);
       writeRMAfterRead(c, ins, size, ~a, ~ah);
       return;
     case 3: { // NEG
+      checkStore(c, ins, size);
       const r = alu(c, 5, size, 0, 0, a, ah);
       writeRMAfterRead(c, ins, size, r, c.rhi);
       return;

@@ -3,7 +3,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { EX_UD, SS, TWO32 } from './constants.ts';
-import { memLin, push, readRM, writeRMAfterRead } from './operands.ts';
+import { checkStore, memLin, push, readRM, writeRMAfterRead } from './operands.ts';
 import { farCall, farJump } from './system/far.ts';
 import { branchSize, checkTarget, jumpTo, regA, setRegA, stackSize } from './exec-util.ts';
 import { incDec } from './exec-arith.ts';
@@ -11,7 +11,10 @@ export function group5(c: Cpu, ins: Instr): void {
   const os = ins.osize;
   switch (ins.ext) {
     case 0: case 1: {
-      const v = incDec(c, os, readRM(c, ins, os), c.mhi, ins.ext === 0);
+      const a = readRM(c, ins, os);
+      const ah = c.mhi;
+      checkStore(c, ins, os);
+      const v = incDec(c, os, a, ah, ins.ext === 0);
       writeRMAfterRead(c, ins, os, v, c.rhi);
       return;
     }

@@ -304,8 +304,12 @@ export function shiftM(c: Cpu, ins: Instr): void {
   const lin = ea64(c, ins);
   const os = ins.osize;
   const a = rdOs(c, lin, os);
+  const ah = c.mhi;
+  // shift() records the flags: make sure the store cannot fault first.
+  c.checkWritable(lin);
+  if ((lin & 0xfff) > 0x1000 - (os >> 3)) c.checkWritable(lin + (os >> 3) - 1);
   const cnt = ins.r2 < 0 ? c.rl[1]! & 0xff : ins.r2;
-  const v = shift(c, ins.ext, os, a, os === 64 ? c.mhi : 0, cnt);
+  const v = shift(c, ins.ext, os, a, os === 64 ? ah : 0, cnt);
   if (os === 64) c.wr64(lin, v, c.rhi);
   else c.wr32(lin, v);
 }

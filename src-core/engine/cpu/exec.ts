@@ -11,7 +11,7 @@ import {
 } from './alu.ts';
 import { FL_LOGIC, cond, getCF, getFlags, materialize, setLazy } from './flags.ts';
 import {
-  ea, eaHalves, getReg, getReg8, memLin, peek, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead,
+  checkStore, ea, eaHalves, getReg, getReg8, memLin, peek, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead,
 } from './operands.ts';
 import { exec0f } from './exec-0f.ts';
 import { branchSize, checkTarget, jumpTo, regA, stackSize, signExt, writeFlags } from './exec-util.ts';
@@ -48,6 +48,7 @@ export function executeAny(c: Cpu, ins: Instr): void {
     switch (op & 7) {
       case 0: { // r/m8, r8
         const a = readRM(c, ins, 8);
+        if (aop !== OP_CMP) checkStore(c, ins, 8);
         const r = alu(c, aop, 8, a, 0, getReg8(c, ins.reg, ins.rex), 0);
         if (aop !== OP_CMP) writeRMAfterRead(c, ins, 8, r, 0);
         return;
@@ -55,6 +56,7 @@ export function executeAny(c: Cpu, ins: Instr): void {
       case 1: {
         const a = readRM(c, ins, os);
         const ah = c.mhi;
+        if (aop !== OP_CMP) checkStore(c, ins, os);
         const b = getReg(c, os, ins.reg, ins.rex);
         const r = alu(c, aop, os, a, ah, b, c.mhi);
         if (aop !== OP_CMP) writeRMAfterRead(c, ins, os, r, c.rhi);
@@ -176,8 +178,10 @@ export function executeAny(c: Cpu, ins: Instr): void {
       if (op === 0x82 && c.codeMode === 64) c.fault(EX_UD);
       const size = op === 0x80 || op === 0x82 ? 8 : os;
       const a = readRM(c, ins, size);
+      const ah = c.mhi;
+      if (ins.ext !== OP_CMP) checkStore(c, ins, size);
       const imm = size === 8 ? ins.imm & 0xff : size === 16 ? ins.imm & 0xffff : ins.imm;
-      const r = alu(c, ins.ext, size, a, c.mhi, imm, ins.imm >> 31);
+      const r = alu(c, ins.ext, size, a, ah, imm, ins.imm >> 31);
       if (ins.ext !== OP_CMP) writeRMAfterRead(c, ins, size, r, c.rhi);
       return;
     }
@@ -297,8 +301,10 @@ export function executeAny(c: Cpu, ins: Instr): void {
       if (ins.ext === 6 && false) return;
       const size = op & 1 ? os : 8;
       const a = readRM(c, ins, size);
+      const ah = c.mhi;
+      checkStore(c, ins, size);
       const cnt = op <= 0xc1 ? ins.imm & 0xff : op <= 0xd1 ? 1 : c.rl[1]! & 0xff;
-      const r = shift(c, ins.ext, size, a, c.mhi, cnt);
+      const r = shift(c, ins.ext, size, a, ah, cnt);
       writeRMAfterRead(c, ins, size, r, c.rhi);
       return;
     }
@@ -448,7 +454,9 @@ export function executeAny(c: Cpu, ins: Instr): void {
     case 0xfd: c.flags |= DF; return;
     case 0xfe: {
       if (ins.ext > 1) c.fault(EX_UD);
-      const v = incDec(c, 8, readRM(c, ins, 8), 0, ins.ext === 0);
+      const a = readRM(c, ins, 8);
+      checkStore(c, ins, 8);
+      const v = incDec(c, 8, a, 0, ins.ext === 0);
       writeRMAfterRead(c, ins, 8, v, 0);
       return;
     }

@@ -178,6 +178,20 @@ export function writeRMAfterRead(c: Cpu, ins: Instr, size: number, v: number, hi
   }
 }
 
+/**
+ * A read-modify-write's store must not fault once flags or registers have changed (the
+ * instruction did not happen): called right after the read, it checks the store's segment
+ * type and limit and the page permissions of every byte.
+ */
+export function checkStore(c: Cpu, ins: Instr, size: number): void {
+  if (ins.mod === 3) return;
+  if (c.segChk !== 0) checkRmwSeg(c, ins, size);
+  const lin = c.eaLin;
+  c.checkWritable(lin);
+  const bytes = size >> 3;
+  if ((lin & 0xfff) + bytes > 0x1000) c.checkWritable(lin + bytes - 1);
+}
+
 /** Write the r/m operand without a prior read. */
 export function writeRM(c: Cpu, ins: Instr, size: number, v: number, hi: number): void {
   if (ins.mod === 3) setReg(c, size, ins.rm, ins.rex, v, hi);
