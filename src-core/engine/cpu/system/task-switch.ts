@@ -6,11 +6,19 @@
 // Order, as the SDM describes it: check the new TSS, save the outgoing state into the
 // current TSS, update busy bits, back link and NT, load TR, set CR0.TS, load CR3 and the
 // LDT, registers and EFLAGS, then the segment registers (their faults belong to the new
-// task), and push the error code of an exception on the new task's stack.
+// task), and push the error code of an exception on the new task's stack. A 32-bit TSS with
+// its T bit (offset 64h, bit 0) set then raises a debug trap before the new task's first
+// instruction, with DR6.BT set.
 import type { Cpu } from '../cpu.ts';
-import { CR0_PG, CR0_TS, CS, DS, ES, EX_GP, EX_NP, EX_SS, EX_TS, FS, GS, LDTR, NT, SS, TR, VM } from '../constants.ts';
+import { CR0_PG, CR0_TS, CS, DS, ES, EX_DB, EX_GP, EX_NP, EX_SS, EX_TS, FS, GS, LDTR, NT, SS, TR, VM } from '../constants.ts';
 import { getFlags } from '../flags.ts';
 import { push } from '../operands.ts';
+import { deliverInterrupt } from './interrupts.ts';
+
+/** DR6.BT: the debug exception came from a task switch to a TSS with the T bit set. */
+const DR6_BT = 0x8000;
+/** 32-bit TSS: the word holding the T (debug trap) bit. */
+const TSS32_TRAP = 0x64;
 import {
   DHI, DLO, descAttr, descBase, descLimit, readDescriptor, setSegCache, sysRead16, sysRead32, sysWrite32,
 } from './segments.ts';
@@ -100,6 +108,7 @@ function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): vo
   for (let i = 0; i < 6; i++) nsegs.push(i < nl.nsegs ? sysRead16(c, nbase + nl.segs + i * nl.segStep) : 0);
   const nldt = sysRead16(c, nbase + nl.ldt);
   const ncr3 = nl.cr3 >= 0 ? sysRead32(c, nbase + nl.cr3) >>> 0 : -1;
+  const trap = nl.wide && (sysRead16(c, nbase + TSS32_TRAP) & 1) !== 0;
 
   // Save the outgoing task into the current TSS.
   const obase = c.sBase[TR]!;
@@ -153,6 +162,12 @@ function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): vo
   c.intCheck = true;
   if (c.rip > c.sLimit[CS]!) c.fault(EX_GP, 0);
   if (code >= 0) push(c, nl.wide ? 32 : 16, code, 0);
+  if (trap) {
+    // The switch is complete (it belongs to the new task); the trap's return address is the
+    // new task's first instruction. 16-bit TSSes have no T bit.
+    c.dr[6] = (c.dr[6]! | DR6_BT) >>> 0;
+    deliverInterrupt(c, EX_DB, -1, 'trap');
+  }
 }
 
 function sysWrite16(c: Cpu, lin: number, v: number): void {
