@@ -328,6 +328,71 @@ describe('4-level paging: accessed and dirty bits on every level', () => {
   });
 });
 
+describe('4-level paging: permissions from the upper levels', () => {
+  // A second chain under PML4 entry 1: linear 512 GiB -> PDPT 0x300000 -> PD 0x301000 ->
+  // PT 0x302000 -> physical 0x50000. `flags` gives each level's flag bits, `nx` its bit 63.
+  const HIGH = 0x8000000000;
+  const MOV_RAX = (v: number): number[] => [0x48, 0xb8, ...le(v, 8)];
+  function chain(m: Machine64, flags: [number, number, number, number], nx: [boolean, boolean, boolean, boolean]): void {
+    const at = [0x1000 + 8, 0x300000, 0x301000, 0x302000];
+    const next = [0x300000, 0x301000, 0x302000, 0x50000];
+    for (let i = 0; i < 4; i++) m.w64(at[i]!, BigInt(next[i]! | flags[i]!) | (nx[i] ? 1n << 63n : 0n));
+    m.load(0x50000, [0xb8, ...le(0x77, 4), 0xf4]); // mov eax, 0x77; hlt
+  }
+  const LTR_USER = [
+    0x66, 0xb8, ...le(0x30, 2), 0x0f, 0x00, 0xd8, // ltr
+    0x6a, 0x23, 0x68, ...le(0x90000, 4), 0x68, ...le(0x202, 4), 0x6a, 0x2b, 0x68, ...le(0x20000, 4), 0x48, 0xcf, // iretq to ring 3
+  ];
+
+  it('NX in the PML4 entry forbids fetches from every page below it; reads still work', () => {
+    const all = P | W | U;
+    const nx = new Machine64();
+    chain(nx, [all, all, all, all], [true, false, false, false]);
+    nx.load(KCODE64, [...MOV_RAX(HIGH), 0x8b, 0x18, 0xff, 0xe0]); // mov ebx, [rax]; jmp rax
+    nx.runToHalt();
+    expect(nx.reg(3)).toBe(0x77b8n); // the read went through
+    expect(nx.stoppedVector()).toBe(14);
+    expect(nx.frame(0)).toBe(0x11n);
+    expect(nx.cpu.cr2).toBe(HIGH);
+
+    const x = new Machine64();
+    chain(x, [all, all, all, all], [false, false, false, false]);
+    x.load(KCODE64, [...MOV_RAX(HIGH), 0xff, 0xe0]);
+    x.runToHalt();
+    expect(x.stoppedVector()).toBe(-1);
+    expect(x.reg(0)).toBe(0x77n);
+  });
+
+  it('U/S clear in the PDPTE makes the pages below supervisor-only; R/W clear in the PDE read-only', () => {
+    const user = new Machine64();
+    chain(user, [P | W | U, P | W, P | W | U, P | W | U], [false, false, false, false]);
+    user.load(KCODE64, LTR_USER);
+    user.load(0x20000, [...MOV_RAX(HIGH + 8), 0x8b, 0x18]); // user read
+    user.runToHalt();
+    expect(user.stoppedVector()).toBe(14);
+    expect(user.frame(0)).toBe(5n);
+    expect(user.cpu.cr2).toBe(HIGH + 8);
+
+    const ro = new Machine64();
+    chain(ro, [P | W | U, P | W | U, P | U, P | W | U], [false, false, false, false]);
+    ro.load(KCODE64, LTR_USER);
+    ro.load(0x20000, [...MOV_RAX(HIGH + 8), 0x8b, 0x18, 0x89, 0x18]); // user read, then write
+    ro.runToHalt();
+    expect(ro.reg(3)).toBe(BigInt(ro.bus.read32(0x50008)));
+    expect(ro.stoppedVector()).toBe(14);
+    expect(ro.frame(0)).toBe(7n);
+    expect(ro.frame(1)).toBe(BigInt(0x20000 + 12));
+    expect(ro.r64(0x302000) & BigInt(D)).toBe(0n);
+
+    const sup = new Machine64(); // CR0.WP is set in this machine
+    chain(sup, [P | W | U, P | W | U, P | U, P | W | U], [false, false, false, false]);
+    sup.load(KCODE64, [...MOV_RAX(HIGH + 8), 0x89, 0x18, 0xf4]);
+    sup.runToHalt();
+    expect(sup.stoppedVector()).toBe(14);
+    expect(sup.frame(0)).toBe(3n);
+  });
+});
+
 describe('global pages (CR4.PGE)', () => {
   // Linear 0x400000 -> 0x41000 is global, 0x401000 -> 0x43000 is not. Mid-run the test points
   // them at 0x42000 and 0x44000, which hold other values.
