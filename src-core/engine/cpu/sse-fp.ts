@@ -103,7 +103,7 @@ export function execSseFp(c: Cpu, ins: Instr): boolean {
         else { OUT[0] = lo32(r); OUT[1] = hi32(r); writeOut(c, d, 2); }
       } else {
         const s = srcMmx(c, ins);
-        checkMmx(c);
+        if (ins.mod === 3) checkMmx(c); // from m64 there is no switch to MMX mode (SDM, CVTPI2PS)
         const a = BigInt(s[0]!), b = BigInt(s[1]!);
         if (mp === 0) { OUT[0] = lo32(fromInteger(a, false, mxcsr)); OUT[1] = lo32(fromInteger(b, false, mxcsr)); writeOut(c, d, 2); }
         else {

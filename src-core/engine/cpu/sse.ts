@@ -4,9 +4,9 @@
 // data movement in sse-move.ts.
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
-import { CR0_TS, EX_NM, EX_UD } from './constants.ts';
+import { CR0_TS, EX_NM, EX_UD, EX_XM } from './constants.ts';
 import { memLin, getReg, setReg, readRM } from './operands.ts';
-import { bitsToF32, f32ToBits } from './sse-float.ts';
+import { rcp12, rsqrt12 } from './sse-approx.ts';
 import { simdInt, SIMD_OPS } from './sse-int.ts';
 import { TMP16V, TMP8V, checkMmx, checkSse, mmxViews, mmxWrote, regViews, src128, srcMmx, srcWords, store128, xmmViews } from './sse-operands.ts';
 import { execSseInt } from './sse-move.ts';
@@ -19,10 +19,34 @@ export function isSseOpcode(op: number): boolean {
 }
 
 
+const SAVED_TAGS = new Uint8Array(8);
+
+/**
+ * Run an SSE/MMX instruction. MMX forms switch the x87 unit to MMX mode (TOP = 0, all tags
+ * valid) before their operands are read; a fault must leave no trace, as on hardware, so TOP
+ * and the tags are put back when the instruction faults. Not for #XM: the host raises SIMD
+ * floating-point exceptions after the switch (CVTPS2PI and friends), so it stays.
+ */
 export function execSse(c: Cpu, ins: Instr): void {
+  const f = c.fpu;
+  const top = f.top;
+  SAVED_TAGS.set(f.tag);
+  try {
+    execSseOp(c, ins);
+  } catch (e) {
+    if (c.exVec !== EX_XM) {
+      f.top = top;
+      f.tag.set(SAVED_TAGS);
+    }
+    throw e;
+  }
+}
+
+function execSseOp(c: Cpu, ins: Instr): void {
   const op = ins.op;
   if (op >= 0x200) c.fault(EX_UD); // SSSE3/SSE4 maps are not advertised
-  if (op === 0x177) { // EMMS
+  if (op === 0x177) { // EMMS (66/F3/F2 forms are undefined)
+    if (ins.mp !== 0) c.fault(EX_UD);
     if (c.cr0 & CR0_TS) c.fault(EX_NM);
     c.fpu.tag.fill(3);
     c.fpu.top = 0; // as on the host: EMMS also resets TOP
@@ -46,7 +70,7 @@ export function execSse(c: Cpu, ins: Instr): void {
     }
     return;
   }
-  if (mp === 0 && ((op >= 0x160 && op <= 0x17f) || op >= 0x1d0) && !(op === 0x170 || op === 0x1c2 || op === 0x1c6) && op !== 0x17e && op !== 0x17f && op !== 0x16e && op !== 0x16f && op !== 0x1d7 && op !== 0x1e7 && op !== 0x171 && op !== 0x172 && op !== 0x173) {
+  if (mp === 0 && ((op >= 0x160 && op <= 0x17f) || op >= 0x1d0) && !(op === 0x170 || op === 0x1c2 || op === 0x1c6) && op !== 0x17e && op !== 0x17f && op !== 0x16e && op !== 0x16f && op !== 0x1d7 && op !== 0x1e7 && op !== 0x1f7 && op !== 0x171 && op !== 0x172 && op !== 0x173) {
     c.fault(EX_UD);
   }
   if (execSseFp(c, ins)) return; // floating point with MXCSR semantics
@@ -133,15 +157,12 @@ export function execSse(c: Cpu, ins: Instr): void {
       setReg(c, ins.osize === 64 ? 64 : 32, ins.reg, 0, m, 0);
       return;
     }
-    case 0x152: case 0x153: { // RSQRTPS/SS, RCPPS/SS (approximations: we return the exact value rounded)
+    case 0x152: case 0x153: { // RSQRTPS/SS, RCPPS/SS: 12-bit table estimates (sse-approx.ts)
       checkSse(c);
       if (mp === 1 || mp === 3) c.fault(EX_UD);
       const n = mp === 2 ? 1 : 4;
       const s = mp === 2 ? srcWords(c, ins, 1) : src128(c, ins, ins.mod !== 3);
-      for (let i = 0; i < n; i++) {
-        const v = bitsToF32(s[i]!);
-        x[d + i] = f32ToBits(op === 0x152 ? 1 / Math.sqrt(v) : 1 / v);
-      }
+      for (let i = 0; i < n; i++) x[d + i] = op === 0x152 ? rsqrt12(s[i]!) : rcp12(s[i]!);
       return;
     }
     case 0x154: case 0x155: case 0x156: case 0x157: { // ANDPS ANDNPS ORPS XORPS (and PD)

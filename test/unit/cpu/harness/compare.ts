@@ -4,6 +4,7 @@
 // data window. Returns human-readable differences.
 import type { DiffCase, DiffResult } from './types.ts';
 import { SIGBUS, SIGSEGV } from './types.ts';
+import { approxLane } from './approx.ts';
 
 const REGS = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const ARITH = 0xcd5n;
@@ -25,7 +26,18 @@ export function compareResults(k: DiffCase, nat: DiffResult, emu: DiffResult): s
   }
   const mxMask = k.mxcsrFlags ? ~0 : ~0x3f;
   if ((nat.mxcsr & mxMask) !== (emu.mxcsr & mxMask)) d.push(`mxcsr native ${nat.mxcsr.toString(16)} emulated ${emu.mxcsr.toString(16)}`);
+  const ap = k.approx;
   for (let i = 0; i < 256; i++) {
+    if (ap && ap.src && i >> 4 === ap.dst && (i & 15) < ap.lanes * 4) {
+      // An estimate lane: compared within the architectural bound (bit-equal when special).
+      if ((i & 3) === 0) {
+        const l = (i & 15) >> 2;
+        const rd = (x: Uint8Array): number => new DataView(x.buffer, x.byteOffset).getUint32(i, true);
+        const v = approxLane(ap.kind, ap.src[l]!, rd(nat.xmm), rd(emu.xmm));
+        if (v !== 'same' && v !== 'close') d.push(`xmm${ap.dst} lane ${l}: ${v}`);
+      }
+      continue;
+    }
     if (nat.xmm[i] !== emu.xmm[i]) {
       const r = i >> 4;
       const hex = (b: Uint8Array): string => [...b.subarray(r * 16, r * 16 + 16)].reverse().map((x) => x.toString(16).padStart(2, '0')).join('');
@@ -83,4 +95,14 @@ export function ulpApart(a: Uint8Array, b: Uint8Array, i: number): boolean {
   const key = (m: bigint): bigint => ((m >> 64n) << 63n) | (m & ((1n << 63n) - 1n));
   const d = key(mx) - key(my);
   return d === 1n || d === -1n;
+}
+
+/** Estimate lanes that agree only within the bound (not bit-for-bit) in an agreeing case. */
+export function approxBitDiffs(k: DiffCase, nat: DiffResult, emu: DiffResult): number {
+  const ap = k.approx;
+  if (!ap || !ap.src) return 0;
+  let n = 0;
+  const a = new DataView(nat.xmm.buffer, nat.xmm.byteOffset), b = new DataView(emu.xmm.buffer, emu.xmm.byteOffset);
+  for (let l = 0; l < ap.lanes; l++) if (a.getUint32(ap.dst * 16 + l * 4, true) !== b.getUint32(ap.dst * 16 + l * 4, true)) n++;
+  return n;
 }

@@ -66,13 +66,9 @@ export class EmuEnv {
     this.w64(GDT + 32, 0x0000ffff, 0x00affb00);
   }
 
-  run(k: DiffCase): DiffResult {
-    const c = this.cpu;
-    const bus = this.bus;
-    bus.ram.fill(0xcc, CODE_PHYS, CODE_PHYS + 8192);
-    bus.ram.set(k.code, CODE_PHYS + CODE_OFFSET);
-    bus.ram.set(k.window, WIN_PHYS);
-    c.setBootState({
+  /** 64-bit user mode (CPL 3) at the start of the code. */
+  private boot(): void {
+    this.cpu.setBootState({
       mode: 'long64',
       rip: CODE_ADDR + CODE_OFFSET,
       cr3: PML4,
@@ -84,6 +80,38 @@ export class EmuEnv {
       cs: { selector: 0x23, base: 0, limit: 0xffffffff, attributes: 0xa0fb },
       data: { selector: 0x1b, base: 0, limit: 0xffffffff, attributes: 0xc0f3 },
     });
+  }
+
+  /**
+   * Run just the instruction in `code` (the rest of the page is INT3) from a fixed state
+   * (RBX/RSP/RBP/RSI/RDI point into the window, RCX = 1) and return the exception vector it
+   * raised, or -1. The coverage check uses it to find which encodings are implemented.
+   */
+  probe(code: Uint8Array): number {
+    const c = this.cpu;
+    const ram = this.bus.ram;
+    ram.fill(0xcc, CODE_PHYS + CODE_OFFSET, CODE_PHYS + CODE_OFFSET + 32);
+    ram.set(code, CODE_PHYS + CODE_OFFSET);
+    this.boot();
+    c.rl.fill(0); c.rh.fill(0);
+    for (const r of [3, 4, 5, 6, 7]) c.rl[r] = WIN_ADDR + 0x800;
+    c.rl[1] = 1;
+    c.flags = 0x202;
+    c.flOp = 0;
+    c.mxcsr = 0x1f80;
+    c.fpu.cw = 0x37f; c.fpu.sw = 0; c.fpu.top = 0; c.fpu.setAbridgedTag(0);
+    this.event = null;
+    c.run(1);
+    return (this.event as { vec: number } | null)?.vec ?? -1;
+  }
+
+  run(k: DiffCase): DiffResult {
+    const c = this.cpu;
+    const bus = this.bus;
+    bus.ram.fill(0xcc, CODE_PHYS, CODE_PHYS + 8192);
+    bus.ram.set(k.code, CODE_PHYS + CODE_OFFSET);
+    bus.ram.set(k.window, WIN_PHYS);
+    this.boot();
     for (let i = 0; i < 16; i++) {
       const v = k.gpr[i]!;
       c.rl[i] = Number(v & 0xffffffffn) | 0;

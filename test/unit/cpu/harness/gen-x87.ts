@@ -25,6 +25,8 @@ export interface X87Form {
   pending?: boolean;
   /** Transcendental: the x87 documents < 1 ulp error, so results may differ in the last bit. */
   approx?: boolean;
+  /** FSW bits the form leaves undefined. */
+  fswUndef?: number;
 }
 
 const C0 = 0x100, C2 = 0x400, C3 = 0x4000;
@@ -85,6 +87,14 @@ export const X87_FORMS: X87Form[] = (() => {
   r('fst st(i)', [0xdd, 0xd0], { sti: true }); r('fstp st(i)', [0xdd, 0xd8], { sti: true });
   r('fucom', [0xdd, 0xe0], { sti: true }); r('fucomp', [0xdd, 0xe8], { sti: true });
   r('fnstsw ax', [0xdf, 0xe0]);
+  // Encodings older manuals call reserved that Hangar implements (the coverage probe found
+  // them): aliases of FCOM/FCOMP, FFREEP (condition codes undefined, as for FFREE), and the
+  // 8087/287 controls later x87s run as no-ops. The FXCH/FSTP aliases (DD C8, D9 D8, DF C8,
+  // DF D0, DF D8) run on the host but are #UD in Hangar: reported, not generated.
+  r('fcom alias dc d0', [0xdc, 0xd0], { sti: true }); r('fcomp alias dc d8', [0xdc, 0xd8], { sti: true });
+  r('fcomp alias de d0', [0xde, 0xd0], { sti: true });
+  r('ffreep', [0xdf, 0xc0], { sti: true, fswUndef: 0x4700 });
+  r('fneni', [0xdb, 0xe0]); r('fndisi', [0xdb, 0xe1]); r('fnsetpm', [0xdb, 0xe4]);
   r('fucomip', [0xdf, 0xe8], { sti: true }); r('fcomip', [0xdf, 0xf0], { sti: true });
   // MMX instructions share the x87 registers: TOP = 0, all tags valid, the written register's
   // sign/exponent all ones; EMMS empties every tag.
@@ -97,11 +107,18 @@ export const X87_FORMS: X87Form[] = (() => {
   r('fxsave', [0x0f, 0xae, 0x03]);
   r('fxsave64', [0x48, 0x0f, 0xae, 0x03]);
   r('fxrstor', [0x0f, 0xae, 0x0b], { mem: 'fx' });
+  r('fxrstor64', [0x48, 0x0f, 0xae, 0x0b], { mem: 'fx' });
+
   r('fwait pending', [0x9b], { pending: true });
   r('fadd pending', [0xd8, 0xc1], { pending: true });
   r('fnstsw ax pending', [0xdf, 0xe0], { pending: true });
   return F;
 })();
+
+/** D8-DF forms also run with 66 and REX.W prefixes. */
+export function x87Prefixable(f: X87Form): boolean {
+  return f.bytes[0]! >= 0xd8 && f.bytes[0]! <= 0xdf;
+}
 
 // ---- values ----
 
@@ -265,6 +282,13 @@ function x87State(r: Rng, form: X87Form): X87State {
 export function generateX87(r: Rng, form: X87Form): DiffCase {
   const bytes = form.bytes.slice();
   if (form.sti) bytes[bytes.length - 1]! += r.int(8);
+  // 66 (16-bit environment and save images) and REX.W (ignored) on the D8-DF forms.
+  if (x87Prefixable(form)) {
+    const k = r.int(8);
+    if (k === 0) bytes.unshift(0x66);
+    else if (k === 1) bytes.unshift(0x48);
+    else if (k === 2) bytes.unshift(0x66, 0x48);
+  }
   const gpr: bigint[] = [];
   for (let i = 0; i < 16; i++) gpr.push(BigInt(r.next()));
   gpr[3] = BigInt(WIN_ADDR + X87_MEM); // rbx: the memory operand
@@ -283,6 +307,7 @@ export function generateX87(r: Rng, form: X87Form): DiffCase {
     code: new Uint8Array(bytes),
     window,
     undefinedFlags: 0,
+    fswUndefined: form.fswUndef,
     x87Approx: form.approx,
     // FXSAVE's MXCSR_MASK names the host's MXCSR bits (AMD hosts add MM, bit 17, which the
     // emulator neither implements nor advertises).

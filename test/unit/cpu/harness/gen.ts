@@ -2,6 +2,8 @@
 // interpreter implements: random legal encodings (prefixes, REX, ModRM/SIB forms whose
 // memory operands land in the data window), random register, flag, XMM and window contents.
 import type { DiffCase } from './types.ts';
+import type { ApproxSpec } from './approx.ts';
+import { addMoreTemplates, randomMmxState } from './gen-more.ts';
 import { WIN_ADDR, WIN_SIZE, initX87 } from './types.ts';
 
 const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
@@ -43,13 +45,15 @@ export interface Template {
   modrm?: 'any' | 'mem' | 'reg';
   /** Fixed ModRM.reg (group opcodes). */
   ext?: number;
-  /** Immediate bytes: number, or 'z' (2 with 66 else 4), or 'v' (MOV r,imm: 2/4/8). */
-  imm?: number | 'z' | 'v';
+  /** Immediate bytes: number, 'z' (2 with 66 else 4), 'v' (MOV r,imm: 2/4/8), 'moffs' (a window address). */
+  imm?: number | 'z' | 'v' | 'moffs';
   /** Allowed prefixes. */
   p66?: boolean;
   rexw?: boolean;
   lock?: boolean;
   rep?: boolean;
+  /** Which rep prefixes `rep` may add (default F3 and F2). */
+  reps?: number[];
   /** Mandatory prefix byte (66, F2, F3) placed before REX. */
   mandatory?: number;
   /** Undefined flags, possibly depending on the encoded instruction. */
@@ -58,6 +62,12 @@ export interface Template {
   sse?: boolean;
   /** Group of the opcode for coverage accounting. */
   key?: string;
+  /** MMX operands: the x87 registers start with random contents, TOP and tags. */
+  mmx?: boolean;
+  /** Fill the memory operand (window offset `off`) with values the instruction accepts. */
+  fillMem?: (r: Rng, w: Uint8Array, off: number) => void;
+  /** RCP/RSQRT estimate: results are compared within the architectural bound (approx.ts). */
+  approx?: ApproxSpec['kind'];
 }
 
 export interface GenState {
@@ -196,11 +206,13 @@ export const TEMPLATES: Template[] = (() => {
   T.push(t('xadd r/m', [0x0f, 0xc1], { modrm: 'any', lock: true }));
   for (let r = 0; r < 8; r++) T.push(t(`bswap ${r}`, [0x0f, 0xc8 + r], { p66: false, key: `0fc8+${r}` }));
   T.push(t('cmpxchg8b/16b', [0x0f, 0xc7], { modrm: 'mem', ext: 1, lock: true, p66: false }));
-  T.push(t('nop r/m', [0x0f, 0x1f], { modrm: 'any', ext: 0 }));
+  for (const op of [0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f]) T.push(t(`hint nop ${op.toString(16)}`, [0x0f, op], { modrm: 'any' }));
+  // PREFETCH/PREFETCHW: register forms are #UD on the host but run as NOPs in Hangar (reported).
+  T.push(t('prefetch 0d', [0x0f, 0x0d], { modrm: 'mem' }));
   T.push(t('ud2', [0x0f, 0x0b], { p66: false, rexw: false }));
   // SSE / SSE2.
   const sse = (name: string, op: number, mandatory: number | undefined, extra: Partial<Template> = {}): void => {
-    T.push({ name, op: [0x0f, op], modrm: 'any', mandatory, sse: true, p66: false, rexw: false, ...extra, key: `${mandatory?.toString(16) ?? 'np'}0f${op.toString(16)}${extra.ext !== undefined ? '/' + extra.ext : ''}` });
+    T.push({ name, op: [0x0f, op], modrm: 'any', mandatory, sse: true, p66: false, rexw: true, ...extra, key: `${mandatory?.toString(16) ?? 'np'}0f${op.toString(16)}${extra.ext !== undefined ? '/' + extra.ext : ''}` });
   };
   for (const m of [undefined, 0x66, 0xf3, 0xf2]) {
     sse('movu/movs load', 0x10, m);
@@ -220,6 +232,10 @@ export const TEMPLATES: Template[] = (() => {
     sse('shufp', 0xc6, m, { imm: 1 });
   }
   sse('movhlps', 0x12, undefined, { modrm: 'reg' });
+  for (const m of [undefined, 0xf3]) {
+    sse('rsqrt', 0x52, m, { approx: 'rsqrt' });
+    sse('rcp', 0x53, m, { approx: 'rcp' });
+  }
   sse('movlhps', 0x16, undefined, { modrm: 'reg' });
   for (const m of [0xf3, 0xf2]) {
     sse('cvtsi2s', 0x2a, m, { rexw: true });
@@ -252,6 +268,22 @@ export const TEMPLATES: Template[] = (() => {
   sse('movnti', 0xc3, undefined, { modrm: 'mem', rexw: true, sse: false });
   sse('movntdq', 0xe7, 0x66, { modrm: 'mem' });
   sse('movntps', 0x2b, undefined, { modrm: 'mem' });
+  sse('movntpd', 0x2b, 0x66, { modrm: 'mem' });
+  addMoreTemplates(T, t, sse);
+  for (const tp of T) {
+    // Prefixes the instruction ignores are generated too (the host must ignore them alike):
+    // REX.W everywhere it does not select a form, 66 on byte-sized and flag operations, and
+    // F3/F2 on the 0F map's integer instructions. Near branches keep 66 off: with it Intel
+    // ignores the prefix and AMD truncates RIP to 16 bits (see coverage-exclusions.ts).
+    const branch = /^(j|call|ret|loop)/.test(tp.name);
+    tp.rexw = true;
+    if (!tp.sse && !branch && tp.mandatory === undefined && tp.reps === undefined) tp.p66 = true;
+    if (tp.op[0] === 0x0f && !tp.sse && !tp.mmx && tp.mandatory === undefined && !tp.rep && tp.reps === undefined) {
+      tp.rep = true;
+      // F3 0F BC/BD are TZCNT/LZCNT on BMI hosts; Hangar advertises neither and runs BSF/BSR.
+      if (tp.op[1] === 0xbc || tp.op[1] === 0xbd) tp.reps = [0xf2];
+    }
+  }
   return T;
 })();
 
@@ -307,10 +339,10 @@ function randomMxcsr(r: Rng): number {
 export function generate(r: Rng, tp: Template): DiffCase {
   const bytes: number[] = [];
   const useRexW = tp.rexw === true && r.bool(0.5);
-  const use66 = tp.p66 === true && !useRexW && r.bool(0.25);
+  const use66 = tp.p66 === true && r.bool(useRexW ? 0.1 : 0.25);
   const useLock = tp.lock === true && tp.modrm !== 'reg' && r.bool(0.2);
   let rep = 0;
-  if (tp.rep && r.bool(0.6)) rep = r.bool(0.5) ? 0xf3 : 0xf2;
+  if (tp.rep && r.bool(0.6)) rep = tp.reps ? r.pick(tp.reps) : r.bool(0.5) ? 0xf3 : 0xf2;
   const osize = useRexW ? 64 : use66 ? 16 : 32;
   if (useLock) bytes.push(0xf0);
   if (use66) bytes.push(0x66);
@@ -322,17 +354,22 @@ export function generate(r: Rng, tp: Template): DiffCase {
   let sib = -1;
   const disp: number[] = [];
   let memForm = false;
+  // The operand as encoded, for cases that need to know it (approx: the source lanes).
+  let regField = 0, rmReg = 0, memBase = 0, memIndex = -1, memScale = 0, dispVal = 0;
   if (tp.modrm) {
     memForm = tp.modrm === 'mem' || (tp.modrm === 'any' && r.bool(0.5));
     if (useLock) memForm = true;
     const reg = tp.ext !== undefined ? tp.ext : r.int(16);
+    regField = reg;
     if (tp.ext === undefined && reg >= 8) rex |= 4;
     if (!memForm) {
       const rm = r.int(16);
+      rmReg = rm;
       if (rm >= 8) rex |= 1;
       modrm = 0xc0 | ((reg & 7) << 3) | (rm & 7);
     } else {
       const base = r.pick(POINTERS);
+      memBase = base;
       if (base >= 8) rex |= 1;
       let mod = r.int(3);
       if ((base & 7) === 5 && mod === 0) mod = 1;
@@ -341,11 +378,13 @@ export function generate(r: Rng, tp: Template): DiffCase {
         // Index: RCX (small) or none; scale random.
         const index = r.bool(0.5) ? 1 : 4;
         sib = (r.int(4) << 6) | (index << 3) | (base & 7);
+        if (index !== 4) { memIndex = index; memScale = sib >> 6; }
         modrm = (mod << 6) | ((reg & 7) << 3) | 4;
       } else modrm = (mod << 6) | ((reg & 7) << 3) | (base & 7);
-      if (mod === 1) disp.push(r.int(256));
+      if (mod === 1) { disp.push(r.int(256)); dispVal = (disp[0]! << 24) >> 24; }
       else if (mod === 2) {
         const d = (r.int(0x800) - 0x400) | 0;
+        dispVal = d;
         disp.push(d & 0xff, (d >> 8) & 0xff, (d >> 16) & 0xff, (d >> 24) & 0xff);
       }
     }
@@ -357,9 +396,21 @@ export function generate(r: Rng, tp: Template): DiffCase {
   if (sib >= 0) bytes.push(sib);
   bytes.push(...disp);
   let count = 0;
-  const imm = tp.imm === 'z' ? (osize === 16 ? 2 : 4) : tp.imm === 'v' ? osize / 8 : tp.imm ?? 0;
+  const imm = tp.imm === 'z' ? (osize === 16 ? 2 : 4) : tp.imm === 'v' ? osize / 8 : tp.imm === 'moffs' ? 8 : tp.imm ?? 0;
   for (let i = 0; i < imm; i++) bytes.push(r.int(256));
-  const isBranch = tp.name.startsWith('j') || tp.name.startsWith('loop') || tp.name.startsWith('call');
+  if (tp.imm === 'moffs') {
+    const a = WIN_ADDR + 0x800 + r.int(0x700);
+    for (let i = 0; i < 8; i++) bytes[bytes.length - 8 + i] = i < 4 ? (a >>> (8 * i)) & 0xff : 0;
+  }
+  if (tp.name === 'enter') {
+    // Nesting level: a few frames; frame size: the new RSP stays in the window (see the
+    // coverage notes: Hangar does not probe the final RSP as hardware does).
+    const size = r.int(0x1000);
+    bytes[bytes.length - 3] = size & 0xff;
+    bytes[bytes.length - 2] = size >> 8;
+    bytes[bytes.length - 1] = r.int(4);
+  }
+  const isBranch = tp.imm !== 'moffs' && tp.name.startsWith('j') || tp.name.startsWith('loop') || tp.name.startsWith('call');
   if (isBranch && imm > 0) {
     // Land inside the INT3 padding, never on the instruction itself.
     const rel = r.bool(0.5) ? r.int(100) : -(bytes.length + 1 + r.int(100));
@@ -393,14 +444,44 @@ export function generate(r: Rng, tp: Template): DiffCase {
   const undefinedFlags = typeof tp.undef === 'function' ? tp.undef(bytes, st) : tp.undef ?? 0;
   const rflags = BigInt(r.next() & (CF | PF | AF | ZF | SF | OF | 0x400));
   const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const xmm = randomXmm(r);
+  // The memory operand's window offset (when it lies in the window).
+  let memOff = -1;
+  if (memForm) {
+    const ea = BigInt.asUintN(64, gpr[memBase]! + (memIndex >= 0 ? gpr[memIndex]! << BigInt(memScale) : 0n) + BigInt(dispVal)) - BigInt(WIN_ADDR);
+    if (ea >= 0n && ea < BigInt(WIN_SIZE)) memOff = Number(ea);
+  }
+  if (tp.fillMem && memOff >= 0) tp.fillMem(r, window, memOff);
+  if (tp.name === 'popf') {
+    // Clear TF and AC in the image POPF loads: TF would trap one instruction late, and AC
+    // is still set when the native runner's signal handler runs (its stores then fault).
+    const o = Number(gpr[4]!) - WIN_ADDR;
+    // ID too: Linux does not restore it from the signal frame, so it would leak into the
+    // runner's next cases.
+    if (o >= 0 && o + 4 <= WIN_SIZE) { window[o + 1]! &= ~0x01; window[o + 2]! &= ~0x24; }
+  }
+  let approx: ApproxSpec | undefined;
+  if (tp.approx) {
+    // The source lanes as the instruction will read them: an XMM register or the window.
+    const lanes = tp.mandatory === 0xf3 ? 1 : 4;
+    let src: number[] | undefined;
+    if (!memForm) src = [...new Uint32Array(xmm.buffer, rmReg * 16, lanes)];
+    else if (memOff >= 0 && memOff + lanes * 4 <= WIN_SIZE) {
+      const dv = new DataView(window.buffer);
+      src = [];
+      for (let i = 0; i < lanes; i++) src.push(dv.getUint32(memOff + i * 4, true));
+    }
+    approx = { kind: tp.approx, dst: regField, lanes, src };
+  }
   return {
     name: `${tp.name} [${hex}]`,
     gpr,
     rflags,
     mxcsr: tp.sse ? randomMxcsr(r) : 0x1f80,
     mxcsrFlags: tp.sse === true,
-    xmm: tp.sse ? randomXmm(r) : randomXmm(r),
-    x87: initX87(),
+    xmm,
+    approx,
+    x87: tp.mmx ? randomMmxState(r) : initX87(),
     code: new Uint8Array(bytes),
     window,
     undefinedFlags,

@@ -1,7 +1,8 @@
 // Drive a seeded differential run: generate cases, run natively and emulated, compare,
 // and account instruction coverage (which templates ran and agreed).
 import { EmuEnv } from './emulated.ts';
-import { compareResults } from './compare.ts';
+import { approxBitDiffs, compareResults } from './compare.ts';
+import { isSpecial } from './approx.ts';
 import { Rng, TEMPLATES, generate, templateKey } from './gen.ts';
 import type { DiffCase } from './types.ts';
 import { buildRunner, runNative } from './native.ts';
@@ -18,6 +19,11 @@ export interface DiffReport {
   /** Template key -> number of cases run. */
   coverage: Map<string, number>;
   templates: number;
+  /** RCP/RSQRT lanes compared within the bound, and how many of them differ bit-wise. */
+  approxLanes: number;
+  /** ...of which ordinary numbers (not zeros, denormals, infinities, NaNs, negative RSQRT operands). */
+  approxNormalLanes: number;
+  approxDiffering: number;
 }
 
 /** Run `count` generated cases (round-robin over templates, so every one is exercised). */
@@ -29,6 +35,7 @@ export function runDiff(seed: number, count: number, batch = 500, filter?: (name
   const coverage = new Map<string, number>();
   const failures: DiffFailure[] = [];
   let done = 0;
+  let approxLanes = 0, approxNormalLanes = 0, approxDiffering = 0;
   let ti = rng.int(templates.length);
   while (done < count) {
     const n = Math.min(batch, count - done);
@@ -46,10 +53,16 @@ export function runDiff(seed: number, count: number, batch = 500, filter?: (name
       const diffs = compareResults(cases[i]!, nat[i]!, emu);
       coverage.set(keys[i]!, (coverage.get(keys[i]!) ?? 0) + 1);
       if (diffs.length) failures.push({ name: cases[i]!.name, diffs });
+      const ap = cases[i]!.approx;
+      if (ap?.src) {
+        approxLanes += ap.lanes;
+        for (let l = 0; l < ap.lanes; l++) if (!isSpecial(ap.kind, ap.src[l]!)) approxNormalLanes++;
+        if (!diffs.length) approxDiffering += approxBitDiffs(cases[i]!, nat[i]!, emu);
+      }
     }
     done += n;
   }
-  return { cases: done, failures, coverage, templates: templates.length };
+  return { cases: done, failures, coverage, templates: templates.length, approxLanes, approxNormalLanes, approxDiffering };
 }
 
 export interface X87Report {

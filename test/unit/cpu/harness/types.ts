@@ -1,4 +1,6 @@
 // Shapes shared by the native and emulated sides of the differential tests.
+import type { ApproxSpec } from './approx.ts';
+
 export const CODE_ADDR = 0x20000000;
 export const CODE_OFFSET = 0x100;
 export const WIN_ADDR = 0x10000000;
@@ -43,6 +45,8 @@ export interface DiffCase {
   x87Approx?: boolean;
   /** Compare MXCSR exception flags (bits 0-5), not only its control bits. */
   mxcsrFlags?: boolean;
+  /** RCP/RSQRT estimate: these lanes agree within the architectural bound (approx.ts). */
+  approx?: ApproxSpec;
 }
 
 export interface DiffResult {
