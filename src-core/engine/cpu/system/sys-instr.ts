@@ -5,7 +5,7 @@ import type { Cpu } from '../cpu.ts';
 import type { Instr } from '../decode.ts';
 import {
   CR0_PE, CR0_PG, CR0_TS, CR4_PAE, CR4_TSD, CS, EFER_LMA, EFER_LME, EFER_SCE, EX_GP, EX_UD, GS, IF, LDTR, RF, SS, TR,
-  TWO32, VM, ZF, CR0_WP, CR4_PGE, CR4_PSE, EX_NM, CR4_OSFXSR,
+  TWO32, VM, ZF, CR0_WP, CR4_PGE, CR4_PSE, EX_NM, CR4_OSFXSR, CR0_NW, CR0_CD,
 } from '../constants.ts';
 import { getFlags, materialize } from '../flags.ts';
 import { memLin, getReg, setReg, readRM } from '../operands.ts';
@@ -224,7 +224,11 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
     const lo = c.rl[ins.rm]!;
     const hi = size === 64 ? c.rh[ins.rm]! : 0;
     switch (n) {
-      case 0: setCr0(c, lo); return;
+      case 0:
+        // Bits 63:32 are reserved, and NW without CD is an invalid cache mode (SDM MOV CRn).
+        if (hi !== 0 || ((lo & CR0_NW) && !(lo & CR0_CD))) c.fault(EX_GP, 0);
+        setCr0(c, lo);
+        return;
       case 2: c.cr2 = hi * TWO32 + (lo >>> 0); return;
       case 3: {
         c.cr3 = (hi >>> 0) * TWO32 + (lo >>> 0);
@@ -236,12 +240,15 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
         if ((c.efer & EFER_LMA) && !(lo & CR4_PAE)) c.fault(EX_GP, 0);
         // Only bits we implement: TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT. VME and PVI
         // (virtual-8086 extensions) are neither implemented nor advertised.
-        if (lo & ~0x7fc) c.fault(EX_GP, 0);
+        if (lo & ~0x7fc || hi !== 0) c.fault(EX_GP, 0);
         c.cr4 = lo;
         if ((old ^ lo) & (CR4_PAE | CR4_PGE | CR4_PSE)) c.tlbFlushAll();
         return;
       }
-      case 8: c.cr8 = lo & 15; return;
+      case 8: // the TPR: bits 63:4 are reserved
+        if (lo & ~15 || hi !== 0) c.fault(EX_GP, 0);
+        c.cr8 = lo;
+        return;
       default: c.fault(EX_UD);
     }
   }
