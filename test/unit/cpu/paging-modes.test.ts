@@ -57,6 +57,29 @@ describe('32-bit paging (CR4.PAE = 0)', () => {
     expect(m.bus.read32(pde32(0x800000))).toBe(PS | P | W | U | A | D);
   });
 
+  it('INVLPG of any address in a 4 MiB page drops every cached piece of it', () => {
+    // Linear 8 MiB: a 4 MiB page at physical 0, then (mid-run, without a flush) at physical
+    // 4 MiB, where pattern pages stand in for RAM.
+    const m = new Machine32();
+    tables32(m);
+    m.bus.write32(pde32(0x800000), PS | P | W);
+    m.bus.write32(DATA, 0x0a0a0a0a);
+    m.bus.write32(DATA + 0x1000, 0x0b0b0b0b);
+    patternPage(m, 0x400000 + DATA);
+    patternPage(m, 0x400000 + DATA + 0x1000);
+    const a = 0x800000 + DATA, b = a + 0x1000;
+    m.load(KCODE, [...pagingOn(PD, CR4_PSE), ...load(a), ...MOV_EBX_EAX, ...load(b), ...MOV_ECX_EAX, ...HLT,
+      ...load(a), ...MOV_ESI_EAX, ...movEax(b), ...INVLPG_EAX, ...load(a), ...MOV_EDI_EAX, ...HLT]);
+    m.runToHalt();
+    expect([m.reg(3), m.reg(1)]).toEqual([0x0a0a0a0a, 0x0b0b0b0b]);
+    m.bus.write32(pde32(0x800000), 0x400000 | PS | P | W);
+    m.cpu.halted = false;
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(-1);
+    expect(m.reg(6)).toBe(0x0a0a0a0a); // still cached
+    expect(m.reg(7)).toBe(0xa5000000); // INVLPG of the other 4 KiB piece dropped this one too
+  });
+
   it('ignores the PS bit without CR4.PSE: the PDE then names a page table', () => {
     // PDE 2 = frame 0 with PS. As a table, physical 0 holds PTE 0x10 for linear 0x810000.
     const build = (cr4: number): Machine32 => {

@@ -101,6 +101,25 @@ describe('IOPL-sensitive instructions', () => {
   });
 });
 
+describe('IRET inside virtual-8086 mode', () => {
+  it('with IOPL 3 pops a real-mode frame and stays in v86 (IOPL and VM unchanged)', () => {
+    const m = v86(IOPL3, [
+      0x68, 0x00, 0x00, // push word 0 (FLAGS: IOPL 0, IF 0)
+      0x68, ...le(0x2100, 2), // push word 0x2100 (CS)
+      0x68, ...le(0x0010, 2), // push word 0x10 (IP)
+      0xcf, // iret -> 0x2100:0x0010 = linear 0x21010
+    ]);
+    m.load(0x21010, [0xb8, 0x99, 0x00, 0xf4]); // mov ax, 0x99; hlt
+    m.runToHalt();
+    expect(m.reg(0) & 0xffff).toBe(0x99);
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(1)).toBe(0x13);
+    expect(m.frame(2)).toBe(0x2100);
+    expect(m.frame(3) & (VM | IOPL3)).toBe(VM | IOPL3);
+    expect(m.frame(4)).toBe(SP);
+  });
+});
+
 describe('software interrupts from virtual-8086 mode', () => {
   it('INT n with IOPL 3 goes through the IDT with the v86 frame; IRETD returns to v86 with the segments back', () => {
     const m = v86(IOPL3, [
