@@ -8,7 +8,6 @@ import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { FL_ADD, FL_LOGIC, FL_SUB } from './flags.ts';
 import { ea64 } from './operands.ts';
-const TWO32 = 4294967296; // local copy: hot-path constant
 
 /** 32-bit result of `aop` (no flags). */
 function res32(aop: number, a: number, b: number): number {
@@ -34,15 +33,17 @@ function flags32(c: Cpu, aop: number, a: number, b: number, r: number): void {
 /** 64-bit result of `aop` (low half returned, high half in c.rhi; no flags). */
 function res64(c: Cpu, aop: number, a: number, ah: number, b: number, bh: number): number {
   switch (aop) {
+    // Carry and borrow out of bit 31 from the sign bits alone: int32 arithmetic throughout
+    // (sums of unsigned halves leave the int32 range and cost V8 a deoptimisation each).
     case 0: {
-      const s = (a >>> 0) + (b >>> 0);
-      c.rhi = (ah + bh + (s >= TWO32 ? 1 : 0)) | 0;
-      return s | 0;
+      const lo = (a + b) | 0;
+      c.rhi = (ah + bh + (((a & b) | ((a | b) & ~lo)) >>> 31)) | 0;
+      return lo;
     }
     case 5: case 7: {
-      const s = (a >>> 0) - (b >>> 0);
-      c.rhi = (ah - bh - (s < 0 ? 1 : 0)) | 0;
-      return s | 0;
+      const lo = (a - b) | 0;
+      c.rhi = (ah - bh - (((~a & b) | ((~a | b) & lo)) >>> 31)) | 0;
+      return lo;
     }
     case 1: c.rhi = ah | bh; return a | b;
     case 6: c.rhi = ah ^ bh; return a ^ b;

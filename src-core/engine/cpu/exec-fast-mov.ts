@@ -8,7 +8,7 @@ import { EX_GP } from './constants.ts';
 import { cond } from './flags.ts';
 import { shift } from './alu.ts';
 import { imul3, incDec } from './exec-arith.ts';
-import { ea64, eaHalves, getReg8, setReg8 } from './operands.ts';
+import { ea64, getReg8, setReg8 } from './operands.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const CANON = 140737488355328; // 2^47
 
@@ -82,41 +82,48 @@ export function movStoreImm64(c: Cpu, ins: Instr): void {
   c.wr64(ea64(c, ins), ins.imm, ins.imm >> 31);
 }
 
-// ---- LEA (64-bit address size: wraps modulo 2^64, never faults) ----
-
-/** The address as an exact double while every register part is within +-2^48, else NaN. */
-function leaSum(c: Cpu, ins: Instr): number {
-  const b = ins.base;
-  const x = ins.index;
-  let v: number;
-  if (b >= 0) {
-    const h = c.rh[b]!;
-    if (h < -0x10000 || h > 0xffff) return NaN;
-    v = h * TWO32 + (c.rl[b]! >>> 0);
-  } else v = ins.ripRel ? c.rip : 0;
-  if (x >= 0) {
-    const h = c.rh[x]!;
-    if (h < -0x10000 || h > 0xffff) return NaN;
-    v += (h * TWO32 + (c.rl[x]! >>> 0)) * (1 << ins.scale);
-  }
-  return v + ins.disp;
-}
+// ---- LEA (64-bit address size: wraps modulo 2^64, never faults; exact int32 halves) ----
 
 export function lea64(c: Cpu, ins: Instr): void {
-  const v = leaSum(c, ins);
-  const d = ins.r1;
-  if (v === v) {
-    c.rl[d] = v | 0;
-    c.rh[d] = Math.floor(v / TWO32);
+  let lo: number;
+  let hi: number;
+  const b = ins.base;
+  if (b >= 0) {
+    lo = c.rl[b]!;
+    hi = c.rh[b]!;
+  } else if (ins.ripRel) {
+    const r = c.rip;
+    lo = r | 0;
+    hi = Math.floor(r / TWO32) | 0;
   } else {
-    c.rl[d] = eaHalves(c, ins);
-    c.rh[d] = c.mhi;
+    lo = 0;
+    hi = 0;
   }
+  const x = ins.index;
+  if (x >= 0) {
+    const s = ins.scale;
+    let il = c.rl[x]!;
+    let ih = c.rh[x]!;
+    if (s !== 0) {
+      ih = (ih << s) | (il >>> (32 - s));
+      il <<= s;
+    }
+    const sum = (lo + il) | 0;
+    hi = (hi + ih + (((lo & il) | ((lo | il) & ~sum)) >>> 31)) | 0;
+    lo = sum;
+  }
+  const d = ins.disp;
+  const sum = (lo + d) | 0;
+  c.rh[ins.r1] = (hi + (d >> 31) + (((lo & d) | ((lo | d) & ~sum)) >>> 31)) | 0;
+  c.rl[ins.r1] = sum;
 }
 
+/** LEA r32 with a 64-bit address: only the low half of the sum matters. */
 export function lea32(c: Cpu, ins: Instr): void {
-  const v = leaSum(c, ins);
-  c.rl[ins.r1] = v === v ? v | 0 : eaHalves(c, ins);
+  const b = ins.base;
+  let lo = b >= 0 ? c.rl[b]! : ins.ripRel ? c.rip | 0 : 0;
+  if (ins.index >= 0) lo = (lo + (c.rl[ins.index]! << ins.scale)) | 0;
+  c.rl[ins.r1] = (lo + ins.disp) | 0;
   c.rh[ins.r1] = 0;
 }
 

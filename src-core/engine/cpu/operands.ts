@@ -61,35 +61,47 @@ export function ea(c: Cpu, ins: Instr): number {
   return as === 32 ? v >>> 0 : v & 0xffff;
 }
 
-/**
- * A 64-bit address size's effective address, faulting when not canonical. Summed as doubles
- * while every register part lies within +-2^48 (then the sum is exact); a larger part (a
- * huge base cancelled by a negative index, say) takes the exact 64-bit halves instead.
- */
-export function ea64(c: Cpu, ins: Instr): number {
-  const b = ins.base;
-  const x = ins.index;
-  let v: number;
-  if (b >= 0) {
-    const h = c.rh[b]!;
-    if (h < -0x10000 || h > 0xffff) return ea64Exact(c, ins);
-    v = h * TWO32 + (c.rl[b]! >>> 0);
-  } else v = ins.ripRel ? c.rip : 0;
-  if (x >= 0) {
-    const h = c.rh[x]!;
-    if (h < -0x10000 || h > 0xffff) return ea64Exact(c, ins);
-    v += (h * TWO32 + (c.rl[x]! >>> 0)) * (1 << ins.scale);
-  }
-  v += ins.disp;
-  if (v >= -CANON && v < CANON) return v;
-  return ea64Exact(c, ins);
+/** Carry out of bit 31 of the int32 sum `lo + add` = `sum`, from the sign bits alone. */
+function carry32(lo: number, add: number, sum: number): number {
+  return ((lo & add) | ((lo | add) & ~sum)) >>> 31;
 }
 
-function ea64Exact(c: Cpu, ins: Instr): number {
-  const lo = eaHalves(c, ins);
-  const hi = c.mhi;
+/**
+ * A 64-bit address size's effective address, faulting when not canonical. Summed exactly in
+ * int32 halves (a double sum would round when a huge base and a negative index cancel), then
+ * returned as a number; RIP-relative addresses are a canonical RIP plus a 32-bit offset.
+ */
+export function ea64(c: Cpu, ins: Instr): number {
+  const d = ins.disp;
+  if (ins.ripRel) {
+    const v = c.rip + d;
+    if (v < -CANON || v >= CANON) c.fault(EX_GP, 0);
+    return v;
+  }
+  const b = ins.base;
+  let lo = 0;
+  let hi = 0;
+  if (b >= 0) {
+    lo = c.rl[b]!;
+    hi = c.rh[b]!;
+  }
+  const x = ins.index;
+  if (x >= 0) {
+    const s = ins.scale;
+    let il = c.rl[x]!;
+    let ih = c.rh[x]!;
+    if (s !== 0) {
+      ih = (ih << s) | (il >>> (32 - s));
+      il <<= s;
+    }
+    const sum = (lo + il) | 0;
+    hi = (hi + ih + carry32(lo, il, sum)) | 0;
+    lo = sum;
+  }
+  const sum = (lo + d) | 0;
+  hi = (hi + (d >> 31) + carry32(lo, d, sum)) | 0;
   if (((hi << 16) >> 16) !== hi) c.fault(ins.seg === SS || (ins.seg < 0 && ins.defSeg === SS) ? EX_SS : EX_GP, 0);
-  return hi * TWO32 + (lo >>> 0);
+  return hi * TWO32 + (sum >>> 0);
 }
 
 /** Linear address of the memory operand, for an access of `size` bytes (outside 64-bit mode
