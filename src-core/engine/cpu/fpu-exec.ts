@@ -153,20 +153,22 @@ function isControl(ins: Instr): boolean {
 
 /**
  * Memory operand size per first byte (D8-DF) and ModR/M reg field; negative: stored to.
- * 0 marks the environment forms (FLDENV/FNSTENV 14/28 bytes, FRSTOR/FNSAVE 94/108).
+ * 0 marks the environment forms (FLDENV/FNSTENV 14/28 bytes, FRSTOR/FNSAVE 94/108), UD the
+ * undefined memory forms (D9 /1, DB /4, DB /6, DD /5).
  */
+const UD = 99;
 const MEM_SIZE: readonly (readonly number[])[] = [
   [4, 4, 4, 4, 4, 4, 4, 4], // D8: m32real
-  [4, 1, -4, -4, 0, 2, 0, -2], // D9: FLD/FST/FSTP m32, FLDENV, FLDCW, FNSTENV, FNSTCW
+  [4, UD, -4, -4, 0, 2, 0, -2], // D9: FLD/FST/FSTP m32, FLDENV, FLDCW, FNSTENV, FNSTCW
   [4, 4, 4, 4, 4, 4, 4, 4], // DA: m32int
-  [4, -4, -4, -4, 1, 10, 1, -10], // DB: FILD, FISTTP/FIST/FISTP m32, FLD m80, FSTP m80
+  [4, -4, -4, -4, UD, 10, UD, -10], // DB: FILD, FISTTP/FIST/FISTP m32, FLD m80, FSTP m80
   [8, 8, 8, 8, 8, 8, 8, 8], // DC: m64real
-  [8, -8, -8, -8, 0, 1, 0, -2], // DD: FLD, FISTTP, FST, FSTP m64, FRSTOR, FNSAVE, FNSTSW
+  [8, -8, -8, -8, 0, UD, 0, -2], // DD: FLD, FISTTP, FST, FSTP m64, FRSTOR, FNSAVE, FNSTSW
   [2, 2, 2, 2, 2, 2, 2, 2], // DE: m16int
   [2, -2, -2, -2, 10, 8, -10, -8], // DF: FILD, FISTTP/FIST/FISTP m16, FBLD, FILD m64, FBSTP, FISTP m64
 ];
 
-/** Linear address of an x87 memory operand, with the whole operand checked. */
+/** Linear address of an x87 memory operand (a defined form), the whole operand checked. */
 function operandLin(c: Cpu, ins: Instr): number {
   let n = MEM_SIZE[ins.op & 7]![ins.ext]!;
   if (n === 0) {
@@ -194,6 +196,9 @@ function opcodeOf(c: Cpu, ins: Instr): number {
 export function execFpu(c: Cpu, ins: Instr): void {
   if (c.cr0 & 0xc) c.fault(EX_NM); // EM or TS
   const f = c.fpu;
+  // An undefined memory form is #UD before the pending-exception check (the P6 does not look
+  // for x87 errors at undefined opcodes) and before any address check.
+  if (ins.mod !== 3 && MEM_SIZE[ins.op & 7]![ins.ext] === UD) c.fault(EX_UD);
   if (!noWait(ins)) f.checkPending(c);
   if (ins.mod !== 3) {
     execMem(c, ins, operandLin(c, ins));

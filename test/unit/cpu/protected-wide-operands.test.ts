@@ -121,6 +121,17 @@ describe('canonical operands in 64-bit mode', () => {
     expect(m.frame(1)).toBe(BigInt(KCODE64 + 10));
   });
 
+  it('raises #UD for an undefined x87 memory form before a pending exception or an address check', () => {
+    const m = new Machine64();
+    m.bus.write16(0x40000, 0x37b); // divide-by-zero unmasked
+    const pre = [0xb8, ...le64(0x40000, 4), 0xdb, 0xe3, 0xd9, 0x28, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9]; // ... fdivp: ZE pending
+    const movRax = [0x48, 0xb8, ...le64(EDGE, 8)];
+    m.load(KCODE64, [...pre, ...movRax, 0xd9, 0x08, 0xf4]); // d9 /1 [rax]: undefined
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(6);
+    expect(m.frame(0)).toBe(BigInt(KCODE64 + pre.length + movRax.length));
+  });
+
   it('checks the last byte of the FXSAVE area', () => {
     const m = run64([0x48, 0xb8, ...le64(0x7fffffffff00n, 8), 0x0f, 0xae, 0x00]); // fxsave [rax]
     expect(m.stoppedVector()).toBe(13);
