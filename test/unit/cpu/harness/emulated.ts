@@ -66,8 +66,8 @@ export class EmuEnv {
     this.w64(GDT + 32, 0x0000ffff, 0x00affb00);
   }
 
-  /** 64-bit user mode (CPL 3) at the start of the code. */
-  private boot(): void {
+  /** 64-bit user mode (CPL 3) at the start of the code; `compat`: a 32-bit CS instead. */
+  private boot(compat = false): void {
     this.cpu.setBootState({
       mode: 'long64',
       rip: CODE_ADDR + CODE_OFFSET,
@@ -77,7 +77,7 @@ export class EmuEnv {
       efer: 0xd01,
       gdt: { base: GDT, limit: 39 },
       idt: { base: 0, limit: 0 },
-      cs: { selector: 0x23, base: 0, limit: 0xffffffff, attributes: 0xa0fb },
+      cs: { selector: 0x23, base: 0, limit: 0xffffffff, attributes: compat ? 0xc0fb : 0xa0fb },
       data: { selector: 0x1b, base: 0, limit: 0xffffffff, attributes: 0xc0f3 },
     });
   }
@@ -111,7 +111,7 @@ export class EmuEnv {
     bus.ram.fill(0xcc, CODE_PHYS, CODE_PHYS + 8192);
     bus.ram.set(k.code, CODE_PHYS + CODE_OFFSET);
     bus.ram.set(k.window, WIN_PHYS);
-    this.boot();
+    this.boot(k.compat);
     for (let i = 0; i < 16; i++) {
       const v = k.gpr[i]!;
       c.rl[i] = Number(v & 0xffffffffn) | 0;

@@ -114,7 +114,8 @@ export const TEMPLATES: Template[] = (() => {
   }
   T.push(t('lea', [0x8d], { modrm: 'mem' }));
   T.push(t('pop r/m', [0x8f], { modrm: 'any', ext: 0, rexw: false, key: '8f/0' }));
-  for (let r = 0; r < 8; r++) T.push(t(`xchg eax,r${r}`, [0x90 + r], { key: `90+${r}` }));
+  // F3 90 is PAUSE (F2 and REX.B forms are plain XCHG/NOP).
+  for (let r = 0; r < 8; r++) T.push(t(`xchg eax,r${r}`, [0x90 + r], { key: `90+${r}`, rep: true }));
   T.push(t('cbw/cwde/cdqe', [0x98]));
   T.push(t('cwd/cdq/cqo', [0x99]));
   T.push(t('pushf', [0x9c], { rexw: false }));
@@ -293,6 +294,7 @@ export function templateKey(tp: Template): string {
 
 /** Registers that hold window pointers (usable as bases). */
 const POINTERS = [3, 5, 6, 7, 12, 13];
+const POINTERS_32 = [3, 5, 6, 7];
 
 const SPECIAL = [0n, 1n, 0xffffffffffffffffn, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffn, 0x80000000n, 0x7fffffffn, 0xffffn, 0x8000n, 0xffn, 0x80n, 0x100000000n];
 
@@ -336,9 +338,14 @@ function randomMxcsr(r: Rng): number {
 }
 
 /** Generate one case from template `tp`. */
-export function generate(r: Rng, tp: Template): DiffCase {
+/**
+ * Generate one case from template `tp`. `compat`: for 32-bit compatibility mode (a 32-bit CS
+ * under long mode): no REX prefixes (0x40-0x4F are INC/DEC there), eight registers, 32-bit
+ * addresses.
+ */
+export function generate(r: Rng, tp: Template, compat = false): DiffCase {
   const bytes: number[] = [];
-  const useRexW = tp.rexw === true && r.bool(0.5);
+  const useRexW = !compat && tp.rexw === true && r.bool(0.5);
   const use66 = tp.p66 === true && r.bool(useRexW ? 0.1 : 0.25);
   const useLock = tp.lock === true && tp.modrm !== 'reg' && r.bool(0.2);
   let rep = 0;
@@ -359,16 +366,16 @@ export function generate(r: Rng, tp: Template): DiffCase {
   if (tp.modrm) {
     memForm = tp.modrm === 'mem' || (tp.modrm === 'any' && r.bool(0.5));
     if (useLock) memForm = true;
-    const reg = tp.ext !== undefined ? tp.ext : r.int(16);
+    const reg = tp.ext !== undefined ? tp.ext : r.int(compat ? 8 : 16);
     regField = reg;
     if (tp.ext === undefined && reg >= 8) rex |= 4;
     if (!memForm) {
-      const rm = r.int(16);
+      const rm = r.int(compat ? 8 : 16);
       rmReg = rm;
       if (rm >= 8) rex |= 1;
       modrm = 0xc0 | ((reg & 7) << 3) | (rm & 7);
     } else {
-      const base = r.pick(POINTERS);
+      const base = r.pick(compat ? POINTERS_32 : POINTERS);
       memBase = base;
       if (base >= 8) rex |= 1;
       let mod = r.int(3);
@@ -390,17 +397,18 @@ export function generate(r: Rng, tp: Template): DiffCase {
     }
   }
   // Random extra REX bits when nothing needs them keep the encoding space covered.
-  if (rex !== 0x40 || r.bool(0.3)) bytes.push(rex);
+  if (!compat && (rex !== 0x40 || r.bool(0.3))) bytes.push(rex);
   bytes.push(...tp.op);
   if (modrm >= 0) bytes.push(modrm);
   if (sib >= 0) bytes.push(sib);
   bytes.push(...disp);
   let count = 0;
-  const imm = tp.imm === 'z' ? (osize === 16 ? 2 : 4) : tp.imm === 'v' ? osize / 8 : tp.imm === 'moffs' ? 8 : tp.imm ?? 0;
+  const imm = tp.imm === 'z' ? (osize === 16 ? 2 : 4) : tp.imm === 'v' ? osize / 8 : tp.imm === 'moffs' ? (compat ? 4 : 8) : tp.imm ?? 0;
   for (let i = 0; i < imm; i++) bytes.push(r.int(256));
   if (tp.imm === 'moffs') {
     const a = WIN_ADDR + 0x800 + r.int(0x700);
-    for (let i = 0; i < 8; i++) bytes[bytes.length - 8 + i] = i < 4 ? (a >>> (8 * i)) & 0xff : 0;
+    const n = compat ? 4 : 8;
+    for (let i = 0; i < n; i++) bytes[bytes.length - n + i] = i < 4 ? (a >>> (8 * i)) & 0xff : 0;
   }
   if (tp.name === 'enter') {
     // Nesting level: a few frames; frame size: the new RSP stays in the window (see the
@@ -448,7 +456,7 @@ export function generate(r: Rng, tp: Template): DiffCase {
   // The memory operand's window offset (when it lies in the window).
   let memOff = -1;
   if (memForm) {
-    const ea = BigInt.asUintN(64, gpr[memBase]! + (memIndex >= 0 ? gpr[memIndex]! << BigInt(memScale) : 0n) + BigInt(dispVal)) - BigInt(WIN_ADDR);
+    const ea = BigInt.asUintN(compat ? 32 : 64, gpr[memBase]! + (memIndex >= 0 ? gpr[memIndex]! << BigInt(memScale) : 0n) + BigInt(dispVal)) - BigInt(WIN_ADDR);
     if (ea >= 0n && ea < BigInt(WIN_SIZE)) memOff = Number(ea);
   }
   if (tp.fillMem && memOff >= 0) tp.fillMem(r, window, memOff);
@@ -485,5 +493,6 @@ export function generate(r: Rng, tp: Template): DiffCase {
     code: new Uint8Array(bytes),
     window,
     undefinedFlags,
+    compat: compat || undefined,
   };
 }

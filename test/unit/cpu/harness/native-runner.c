@@ -2,8 +2,8 @@
  * Native side of Hangar's CPU differential tests. Reads test cases from stdin, runs each one
  * on the host CPU and writes the resulting state to stdout.
  *
- * Each case: initial GPRs, RFLAGS, MXCSR, XMM registers, x87 state, up to 64 code bytes and an 8 KiB
- * data window. The code is placed at CODE_ADDR + 0x100 in a page filled with INT3, the
+ * Each case: initial GPRs, RFLAGS, MXCSR, XMM registers, x87 state, up to 64 code bytes, an 8 KiB
+ * data window and the code size (64-bit, or 32-bit compatibility mode). The code is placed at CODE_ADDR + 0x100 in a page filled with INT3, the
  * window at WIN_ADDR. Registers are loaded by returning from a SIGUSR1 handler whose
  * ucontext we rewrite (so every register, RFLAGS and RIP are set exactly); the run ends at
  * the next trap or fault, whose handler captures the state and siglongjmps back. All
@@ -37,7 +37,8 @@ struct input {
   uint64_t gpr[16]; /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
   uint64_t rflags;
   uint32_t mxcsr;
-  uint32_t code_len;
+  uint16_t code_len;
+  uint16_t flags; /* bit 0: run in 32-bit compatibility mode (CS = __USER32_CS) */
   uint8_t xmm[16][16];
   struct x87 x87;
   uint8_t code[64];
@@ -69,6 +70,10 @@ static void on_start(int sig, siginfo_t *si, void *ctx) {
   ucontext_t *uc = ctx;
   for (int i = 0; i < 16; i++) uc->uc_mcontext.gregs[greg_of[i]] = (greg_t)in.gpr[i];
   uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(CODE_ADDR + 0x100);
+  /* CS is the low 16 bits of REG_CSGSFS; sigreturn loads it (with RPL 3): 0x23 is Linux's
+     32-bit user code segment, 0x33 the 64-bit one. */
+  greg_t csgsfs = uc->uc_mcontext.gregs[REG_CSGSFS] & ~(greg_t)0xffff;
+  uc->uc_mcontext.gregs[REG_CSGSFS] = csgsfs | ((in.flags & 1) ? 0x23 : 0x33);
   uc->uc_mcontext.gregs[REG_EFL] = (greg_t)((in.rflags & 0xcd5) | 0x202);
   struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
   fp->mxcsr = in.mxcsr;
@@ -132,6 +137,9 @@ int main(void) {
   sa.sa_sigaction = on_stop;
   int stops[] = {SIGTRAP, SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGALRM};
   for (unsigned i = 0; i < sizeof stops / sizeof stops[0]; i++) sigaction(stops[i], &sa, NULL);
+  /* Compatibility-mode code addresses memory through DS/ES, which 64-bit Linux leaves null:
+     load the user data selector (64-bit code ignores them). */
+  __asm__ volatile("mov %0, %%ds\n\tmov %0, %%es" : : "r"((uint16_t)0x2b));
   uint32_t count;
   if (read_full(&count, 4) != 0) return 2;
   for (uint32_t t = 0; t < count; t++) {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DiffCase, DiffResult } from './types.ts';
-import { WIN_SIZE } from './types.ts';
+import { SIGTRAP, WIN_SIZE, initX87 } from './types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../../..');
@@ -41,7 +41,7 @@ function encode(cases: DiffCase[]): Buffer {
     o += 128;
     buf.writeBigUInt64LE(k.rflags, o); o += 8;
     buf.writeUInt32LE(k.mxcsr, o); o += 4;
-    buf.writeUInt32LE(k.code.length, o); o += 4;
+    buf.writeUInt16LE(k.code.length, o); buf.writeUInt16LE(k.compat ? 1 : 0, o + 2); o += 4;
     Buffer.from(k.xmm.buffer, k.xmm.byteOffset, 256).copy(buf, o); o += 256;
     buf.writeUInt16LE(k.x87.fcw, o); buf.writeUInt16LE(k.x87.fsw, o + 2); buf.writeUInt16LE(k.x87.ftw, o + 4);
     Buffer.from(k.x87.st).copy(buf, o + 8); o += X87_SIZE;
@@ -74,4 +74,18 @@ export function runNative(bin: string, cases: DiffCase[]): DiffResult[] {
     res.push({ signal: signo, gpr, rip, rflags, mxcsr, xmm, x87, window });
   }
   return res;
+}
+
+/**
+ * Can the host run 32-bit compatibility-mode code? Kernels built or booted without IA-32
+ * emulation leave Linux's 32-bit user code segment (0x23) not present: the runner's first
+ * instruction then faults. Probed with a NOP.
+ */
+export function hostRunsCompat(bin: string): boolean {
+  const k: DiffCase = {
+    name: 'compat probe', gpr: Array.from({ length: 16 }, () => 0n), rflags: 0n, mxcsr: 0x1f80, xmm: new Uint8Array(256),
+    x87: initX87(), code: new Uint8Array([0x90]), window: new Uint8Array(WIN_SIZE), undefinedFlags: 0, compat: true,
+  };
+  const [r] = runNative(bin, [k]);
+  return r!.signal === SIGTRAP && r!.rip === 0x20000102n;
 }

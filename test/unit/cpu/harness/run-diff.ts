@@ -27,7 +27,7 @@ export interface DiffReport {
 }
 
 /** Run `count` generated cases (round-robin over templates, so every one is exercised). */
-export function runDiff(seed: number, count: number, batch = 500, filter?: (name: string) => boolean, jitThreshold?: number): DiffReport {
+export function runDiff(seed: number, count: number, batch = 500, filter?: (name: string) => boolean, jitThreshold?: number, compat = false): DiffReport {
   const bin = buildRunner();
   const rng = new Rng(seed);
   const env = new EmuEnv(jitThreshold);
@@ -44,7 +44,7 @@ export function runDiff(seed: number, count: number, batch = 500, filter?: (name
     for (let i = 0; i < n; i++) {
       const tp = templates[ti % templates.length]!;
       ti++;
-      cases.push(generate(rng, tp));
+      cases.push(generate(rng, tp, compat));
       keys.push(templateKey(tp) + ' ' + tp.name);
     }
     const nat = runNative(bin, cases);

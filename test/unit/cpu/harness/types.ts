@@ -45,6 +45,8 @@ export interface DiffCase {
   x87Approx?: boolean;
   /** Compare MXCSR exception flags (bits 0-5), not only its control bits. */
   mxcsrFlags?: boolean;
+  /** Run in 32-bit compatibility mode (CS 0x23 natively): only EAX-EDI's low halves compared. */
+  compat?: boolean;
   /** RCP/RSQRT estimate: these lanes agree within the architectural bound (approx.ts). */
   approx?: ApproxSpec;
 }
