@@ -5,7 +5,7 @@ import type { Cpu } from '../cpu.ts';
 import type { Instr } from '../decode.ts';
 import {
   CR0_PE, CR0_PG, CR0_TS, CR4_PAE, CR4_TSD, CS, EFER_LMA, EFER_LME, EFER_SCE, EX_GP, EX_UD, GS, IF, LDTR, RF, SS, TR,
-  TWO32, VM, ZF, CR0_WP, CR4_PGE, CR4_PSE, EX_NM, CR4_OSFXSR, CR0_NW, CR0_CD,
+  TWO32, VM, ZF, CR0_WP, CR4_PGE, CR4_PSE, EX_NM, CR4_OSFXSR, CR0_NW, CR0_CD, CR4_DE,
 } from '../constants.ts';
 import { getFlags, materialize } from '../flags.ts';
 import { memLin, getReg, setReg, readRM } from '../operands.ts';
@@ -125,6 +125,11 @@ function group6(c: Cpu, ins: Instr): void {
   }
 }
 
+const LAR_LEGACY = [1, 2, 3, 4, 5, 9, 11, 12];
+const LAR_LONG = [2, 9, 11, 12];
+const LSL_LEGACY = [1, 2, 3, 9, 11];
+const LSL_LONG = [2, 9, 11];
+
 function larLsl(c: Cpu, ins: Instr, lsl: boolean): void {
   if (!(c.cr0 & 1) || (c.flags & VM)) c.fault(EX_UD);
   const sel = readRM(c, ins, 16);
@@ -138,8 +143,11 @@ function larLsl(c: Cpu, ins: Instr, lsl: boolean): void {
   const conf = (type & 0x1c) === 0x1c;
   if (!conf && (dpl < c.cpl || dpl < (sel & 3))) return;
   if (!(type & 0x10)) {
-    const okSys = lsl ? [1, 2, 3, 9, 11].includes(type) : [1, 2, 3, 4, 5, 9, 11, 12].includes(type);
-    if (!okSys) return;
+    // System descriptors LAR/LSL accept; IA-32e mode has no 16-bit TSSes, 16-bit call gates or
+    // task gates (SDM LAR, LSL).
+    const long = (c.efer & EFER_LMA) !== 0;
+    const okSys = lsl ? (long ? LSL_LONG : LSL_LEGACY) : (long ? LAR_LONG : LAR_LEGACY);
+    if (!okSys.includes(type)) return;
   }
   c.flags |= ZF;
   const v = lsl ? descLimit(lo, hi) : hi & 0x00f0ff00;
@@ -267,7 +275,11 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
 function movDr(c: Cpu, ins: Instr, write: boolean): void {
   requireCpl0(c);
   let n = ins.reg;
-  if (n === 4 || n === 5) n += 2; // aliases of DR6/DR7 without CR4.DE
+  // DR4/DR5 alias DR6/DR7 without CR4.DE; with it they are #UD (SDM MOV DRn).
+  if (n === 4 || n === 5) {
+    if (c.cr4 & CR4_DE) c.fault(EX_UD);
+    n += 2;
+  }
   if (n > 7) c.fault(EX_UD);
   if (write) c.dr[n] = c.rh[ins.rm]! * TWO32 + (c.rl[ins.rm]! >>> 0);
   else {
