@@ -80,6 +80,22 @@ describe('32-bit paging (CR4.PAE = 0)', () => {
     expect(m.reg(7)).toBe(0xa5000000); // INVLPG of the other 4 KiB piece dropped this one too
   });
 
+  it('setting CR0.WP takes effect at once for a read-only page the kernel already wrote', () => {
+    const m = new Machine32();
+    tables32(m);
+    m.bus.write32(pde32(0x400000), PT1 | P | W);
+    m.bus.write32(pte32(PT1, 0x400000), DATA | P);
+    const wpOn = [0x0f, 0x20, 0xc0, 0x0d, ...le(0x10000, 4), 0x0f, 0x22, 0xc0]; // mov eax, cr0; or eax, WP; mov cr0, eax
+    const code = [...pagingOn(PD, 0, false), ...store(0x400000, 1), ...wpOn, ...store(0x400004, 2), ...HLT];
+    m.load(KCODE, code);
+    m.runToHalt();
+    expect(m.bus.read32(DATA)).toBe(1);
+    expect(m.stoppedVector()).toBe(14);
+    expect(m.frame(0)).toBe(3);
+    expect(m.frame(1)).toBe(KCODE + code.length - 1 - 6);
+    expect(m.bus.read32(DATA + 4)).toBe(0);
+  });
+
   it('ignores the PS bit without CR4.PSE: the PDE then names a page table', () => {
     // PDE 2 = frame 0 with PS. As a table, physical 0 holds PTE 0x10 for linear 0x810000.
     const build = (cr4: number): Machine32 => {
