@@ -1,5 +1,5 @@
 // Specialised handlers for the ALU forms 64-bit code runs most: ADD/OR/AND/SUB/XOR/CMP/TEST
-// with 32- and 64-bit operands, register or flat memory (no FS/GS, 64-bit addresses), chosen
+// with 32- and 64-bit operands, register or memory with 64-bit addresses, chosen
 // once per decode by exec-pick.ts. Each does what the general switch in exec.ts does for
 // that form (same results, same lazy-flag record) without its per-execution decisions:
 // operand size, register-or-memory, address size and segment are fixed by the choice.
@@ -7,7 +7,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { FL_ADD, FL_LOGIC, FL_SUB } from './flags.ts';
-import { ea64 } from './operands.ts';
+import { lin64 } from './operands.ts';
 
 /** 32-bit result of `aop` (no flags). */
 function res32(aop: number, a: number, b: number): number {
@@ -138,7 +138,7 @@ export function aluRI64(c: Cpu, ins: Instr): void {
 export function aluRM32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const d = ins.r1;
-  const b = c.rd32(ea64(c, ins));
+  const b = c.rd32(lin64(c, ins));
   const a = c.rl[d]!;
   const r = res32(aop, a, b);
   flags32(c, aop, a, b, r);
@@ -151,7 +151,7 @@ export function aluRM32(c: Cpu, ins: Instr): void {
 export function aluRM64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const d = ins.r1;
-  const b = c.rd64(ea64(c, ins));
+  const b = c.rd64(lin64(c, ins));
   const bh = c.mhi;
   const a = c.rl[d]!, ah = c.rh[d]!;
   const r = res64(c, aop, a, ah, b, bh);
@@ -168,7 +168,7 @@ export function aluRM64(c: Cpu, ins: Instr): void {
 
 export function aluMR32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = ea64(c, ins);
+  const lin = lin64(c, ins);
   const a = c.rd32(lin);
   const b = c.rl[ins.r2]!;
   const r = res32(aop, a, b);
@@ -178,7 +178,7 @@ export function aluMR32(c: Cpu, ins: Instr): void {
 
 export function aluMR64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = ea64(c, ins);
+  const lin = lin64(c, ins);
   const a = c.rd64(lin);
   const ah = c.mhi;
   const s = ins.r2;
@@ -192,7 +192,7 @@ export function aluMR64(c: Cpu, ins: Instr): void {
 
 export function aluMI32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = ea64(c, ins);
+  const lin = lin64(c, ins);
   const a = c.rd32(lin);
   const b = ins.imm;
   const r = res32(aop, a, b);
@@ -202,7 +202,7 @@ export function aluMI32(c: Cpu, ins: Instr): void {
 
 export function aluMI64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = ea64(c, ins);
+  const lin = lin64(c, ins);
   const a = c.rd64(lin);
   const ah = c.mhi;
   const b = ins.imm, bh = b >> 31;

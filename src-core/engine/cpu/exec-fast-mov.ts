@@ -1,6 +1,6 @@
 // Specialised 64-bit-mode handlers (chosen by exec-pick.ts) for moves, LEA, MOVZX/MOVSX,
 // PUSH/POP, near branches, IMUL, shifts, INC/DEC, CMOVcc/SETcc and NOPs with 32/64-bit
-// operands and flat memory (no FS/GS, 64-bit addresses). Each does exactly what the general
+// operands and memory with 64-bit addresses. Each does exactly what the general
 // switch does for its form; ins.r1/r2 name the registers the form uses.
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
@@ -8,7 +8,7 @@ import { EX_GP } from './constants.ts';
 import { cond } from './flags.ts';
 import { shift } from './alu.ts';
 import { imul3, incDec } from './exec-arith.ts';
-import { ea64, getReg8, setReg8 } from './operands.ts';
+import { getReg8, lin64, setReg8 } from './operands.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const CANON = 140737488355328; // 2^47
 
@@ -43,43 +43,43 @@ export function movRI64sx(c: Cpu, ins: Instr): void {
 }
 
 export function movLoad32(c: Cpu, ins: Instr): void {
-  const v = c.rd32(ea64(c, ins));
+  const v = c.rd32(lin64(c, ins));
   c.rl[ins.r1] = v;
   c.rh[ins.r1] = 0;
 }
 
 export function movLoad64(c: Cpu, ins: Instr): void {
-  const v = c.rd64(ea64(c, ins));
+  const v = c.rd64(lin64(c, ins));
   c.rl[ins.r1] = v;
   c.rh[ins.r1] = c.mhi;
 }
 
 export function movLoad8(c: Cpu, ins: Instr): void {
-  setReg8(c, ins.reg, ins.rex, c.rd8(ea64(c, ins)));
+  setReg8(c, ins.reg, ins.rex, c.rd8(lin64(c, ins)));
 }
 
 export function movStore32(c: Cpu, ins: Instr): void {
-  c.wr32(ea64(c, ins), c.rl[ins.r2]!);
+  c.wr32(lin64(c, ins), c.rl[ins.r2]!);
 }
 
 export function movStore64(c: Cpu, ins: Instr): void {
-  c.wr64(ea64(c, ins), c.rl[ins.r2]!, c.rh[ins.r2]!);
+  c.wr64(lin64(c, ins), c.rl[ins.r2]!, c.rh[ins.r2]!);
 }
 
 export function movStore8(c: Cpu, ins: Instr): void {
-  c.wr8(ea64(c, ins), getReg8(c, ins.reg, ins.rex));
+  c.wr8(lin64(c, ins), getReg8(c, ins.reg, ins.rex));
 }
 
 export function movStoreImm8(c: Cpu, ins: Instr): void {
-  c.wr8(ea64(c, ins), ins.imm);
+  c.wr8(lin64(c, ins), ins.imm);
 }
 
 export function movStoreImm32(c: Cpu, ins: Instr): void {
-  c.wr32(ea64(c, ins), ins.imm);
+  c.wr32(lin64(c, ins), ins.imm);
 }
 
 export function movStoreImm64(c: Cpu, ins: Instr): void {
-  c.wr64(ea64(c, ins), ins.imm, ins.imm >> 31);
+  c.wr64(lin64(c, ins), ins.imm, ins.imm >> 31);
 }
 
 // ---- LEA (64-bit address size: wraps modulo 2^64, never faults; exact int32 halves) ----
@@ -135,7 +135,7 @@ export function movzx8R(c: Cpu, ins: Instr): void {
 }
 
 export function movzx8M(c: Cpu, ins: Instr): void {
-  c.rl[ins.r1] = c.rd8(ea64(c, ins));
+  c.rl[ins.r1] = c.rd8(lin64(c, ins));
   c.rh[ins.r1] = 0;
 }
 
@@ -145,7 +145,7 @@ export function movzx16R(c: Cpu, ins: Instr): void {
 }
 
 export function movzx16M(c: Cpu, ins: Instr): void {
-  c.rl[ins.r1] = c.rd16(ea64(c, ins));
+  c.rl[ins.r1] = c.rd16(lin64(c, ins));
   c.rh[ins.r1] = 0;
 }
 
@@ -159,7 +159,7 @@ export function movsx8R(c: Cpu, ins: Instr): void {
 }
 
 export function movsx8M(c: Cpu, ins: Instr): void {
-  setSx(c, ins, (c.rd8(ea64(c, ins)) << 24) >> 24);
+  setSx(c, ins, (c.rd8(lin64(c, ins)) << 24) >> 24);
 }
 
 export function movsx16R(c: Cpu, ins: Instr): void {
@@ -167,7 +167,7 @@ export function movsx16R(c: Cpu, ins: Instr): void {
 }
 
 export function movsx16M(c: Cpu, ins: Instr): void {
-  setSx(c, ins, (c.rd16(ea64(c, ins)) << 16) >> 16);
+  setSx(c, ins, (c.rd16(lin64(c, ins)) << 16) >> 16);
 }
 
 /** MOVSXD r64, r/m32. */
@@ -176,7 +176,7 @@ export function movsxdR(c: Cpu, ins: Instr): void {
 }
 
 export function movsxdM(c: Cpu, ins: Instr): void {
-  setSx(c, ins, c.rd32(ea64(c, ins)));
+  setSx(c, ins, c.rd32(lin64(c, ins)));
 }
 
 // ---- stack (64-bit pushes and pops) ----
@@ -250,7 +250,7 @@ export function ret(c: Cpu): void {
 /** CALL/JMP r64 or [m64] (FF /2, FF /4): the target is read before anything is pushed. */
 function indirectTarget(c: Cpu, ins: Instr): number {
   if (ins.mod === 3) return c.rh[ins.r2]! * TWO32 + (c.rl[ins.r2]! >>> 0);
-  const lo = c.rd64(ea64(c, ins));
+  const lo = c.rd64(lin64(c, ins));
   return c.mhi * TWO32 + (lo >>> 0);
 }
 
@@ -277,7 +277,7 @@ function rdOs(c: Cpu, lin: number, os: number): number {
 export function imulRI(c: Cpu, ins: Instr): void {
   if (ins.mod === 3) imul3(c, ins, ins.osize, c.rl[ins.r2]!, c.rh[ins.r2]!, ins.imm, ins.imm >> 31);
   else {
-    const b = rdOs(c, ea64(c, ins), ins.osize);
+    const b = rdOs(c, lin64(c, ins), ins.osize);
     imul3(c, ins, ins.osize, b, c.mhi, ins.imm, ins.imm >> 31);
   }
 }
@@ -291,7 +291,7 @@ export function imulRR(c: Cpu, ins: Instr): void {
     b = c.rl[ins.r2]!;
     bh = c.rh[ins.r2]!;
   } else {
-    b = rdOs(c, ea64(c, ins), os);
+    b = rdOs(c, lin64(c, ins), os);
     bh = c.mhi;
   }
   imul3(c, ins, os, b, bh, c.rl[ins.r1]!, c.rh[ins.r1]!);
@@ -308,7 +308,7 @@ export function shiftR(c: Cpu, ins: Instr): void {
 }
 
 export function shiftM(c: Cpu, ins: Instr): void {
-  const lin = ea64(c, ins);
+  const lin = lin64(c, ins);
   const os = ins.osize;
   const a = rdOs(c, lin, os);
   const ah = c.mhi;
@@ -341,7 +341,7 @@ export function cmov(c: Cpu, ins: Instr): void {
     v = c.rl[ins.r2]!;
     vh = c.rh[ins.r2]!;
   } else {
-    v = rdOs(c, ea64(c, ins), os);
+    v = rdOs(c, lin64(c, ins), os);
     vh = c.mhi;
   }
   const d = ins.r1;
@@ -354,7 +354,7 @@ export function cmov(c: Cpu, ins: Instr): void {
 export function setcc(c: Cpu, ins: Instr): void {
   const v = cond(c, ins.op & 15) ? 1 : 0;
   if (ins.mod === 3) setReg8(c, ins.rm, ins.rex, v);
-  else c.wr8(ea64(c, ins), v);
+  else c.wr8(lin64(c, ins), v);
 }
 
 export function nop(): void {

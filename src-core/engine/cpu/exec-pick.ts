@@ -1,6 +1,5 @@
 // Chooses each decoded instruction's handler (Instr.fn), once per decode. 64-bit code's most
-// common forms (32/64-bit operands, registers or flat memory: no FS/GS override, 64-bit
-// addresses, no LOCK) get a specialised handler from exec-fast-*.ts that skips the general
+// common forms (8/32/64-bit operands, registers or memory with 64-bit addresses, no LOCK) get a specialised handler from exec-fast-*.ts that skips the general
 // switch's per-execution decisions; everything else runs the general opcode switch
 // (executeAny in exec.ts). The choice depends only on the decoded fields, so a cached Instr
 // keeps it for as long as its bytes are unchanged.
@@ -9,6 +8,7 @@ import { executeAny } from './exec.ts';
 import {
   aluMI32, aluMI64, aluMR32, aluMR64, aluRI32, aluRI64, aluRM32, aluRM64, aluRR32, aluRR64,
 } from './exec-fast-alu.ts';
+import { alu8MI, alu8MR, alu8RI, alu8RM, alu8RR, mov8RI, mov8RR } from './exec-fast-byte.ts';
 import {
   callInd, callRel, cmov, imulRI, imulRR, incDecR, jccRel, jmpInd, jmpRel, lea32, lea64,
   movLoad32, movLoad64, movLoad8, movRI32, movRI64, movRI64sx, movRR32, movRR64, movStore32, movStore64, movStore8,
@@ -29,13 +29,25 @@ function pick64(ins: Instr): Handler | null {
   const wide = os === 64;
   const sized = os === 64 || os === 32; // 16-bit operands stay on the general path
   const reg = ins.mod === 3;
-  // A memory operand the specialised handlers can address: no FS/GS base, 64-bit address.
-  const mem = !reg && ins.seg < 0 && ins.asize === 64;
+  // A memory operand the specialised handlers can address (lin64): a 64-bit address size.
+  const mem = !reg && ins.asize === 64;
   if (op < 0x40) {
     const aop = op >> 3;
     const form = op & 7;
-    if (!sized || aop === 2 || aop === 3) return null; // ADC/SBB: general path
+    if (aop === 2 || aop === 3) return null; // ADC/SBB: general path
     ins.aop = aop;
+    if (form === 0) { // op r/m8, r8
+      ins.r2 = ins.reg;
+      if (reg) { ins.r1 = ins.rm; return alu8RR; }
+      return mem ? alu8MR : null;
+    }
+    if (form === 2) { // op r8, r/m8
+      ins.r1 = ins.reg;
+      if (reg) { ins.r2 = ins.rm; return alu8RR; }
+      return mem ? alu8RM : null;
+    }
+    if (form === 4) { ins.r1 = 0; return alu8RI; } // op AL, imm8
+    if (!sized) return null;
     if (form === 1) { // op r/m, r
       ins.r2 = ins.reg;
       if (reg) { ins.r1 = ins.rm; return wide ? aluRR64 : aluRR32; }
@@ -50,6 +62,25 @@ function pick64(ins: Instr): Handler | null {
     return null;
   }
   switch (op) {
+    case 0x80:
+      if (ins.ext === 2 || ins.ext === 3) return null;
+      ins.aop = ins.ext;
+      if (reg) { ins.r1 = ins.rm; return alu8RI; }
+      return mem ? alu8MI : null;
+    case 0x84: // TEST r/m8, r8
+      ins.aop = OP_TEST;
+      ins.r2 = ins.reg;
+      if (reg) { ins.r1 = ins.rm; return alu8RR; }
+      return mem ? alu8MR : null;
+    case 0xa8: ins.aop = OP_TEST; ins.r1 = 0; return alu8RI; // TEST AL, imm8
+    case 0xf6: // TEST r/m8, imm8 (the rest of group 3 stays general)
+      if (ins.ext > 1) return null;
+      ins.aop = OP_TEST;
+      if (reg) { ins.r1 = ins.rm; return alu8RI; }
+      return mem ? alu8MI : null;
+    case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+      ins.r1 = (op & 7) | ((ins.rex & 1) << 3);
+      return mov8RI;
     case 0x81: case 0x83:
       if (!sized || ins.ext === 2 || ins.ext === 3) return null;
       ins.aop = ins.ext;
@@ -76,8 +107,12 @@ function pick64(ins: Instr): Handler | null {
       ins.r1 = ins.reg;
       if (reg) { ins.r2 = ins.rm; return wide ? movRR64 : movRR32; }
       return mem ? (wide ? movLoad64 : movLoad32) : null;
-    case 0x88: return mem ? movStore8 : null;
-    case 0x8a: return mem ? movLoad8 : null;
+    case 0x88: // MOV r/m8, r8
+      if (reg) { ins.r1 = ins.rm; ins.r2 = ins.reg; return mov8RR; }
+      return mem ? movStore8 : null;
+    case 0x8a: // MOV r8, r/m8
+      if (reg) { ins.r1 = ins.reg; ins.r2 = ins.rm; return mov8RR; }
+      return mem ? movLoad8 : null;
     case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
       if (!sized) return null;
       ins.r1 = (op & 7) | ((ins.rex & 1) << 3);

@@ -104,6 +104,17 @@ export function ea64(c: Cpu, ins: Instr): number {
   return hi * TWO32 + (sum >>> 0);
 }
 
+/** Linear address of a 64-bit-mode memory operand with a 64-bit address size: the effective
+ * address plus the FS/GS base when overridden (both canonical, else the fault). */
+export function lin64(c: Cpu, ins: Instr): number {
+  const off = ea64(c, ins);
+  const s = ins.seg;
+  if (s < 4) return off; // no override (or ES/CS/SS/DS, which decode already dropped)
+  const l = c.sBase[s]! + off;
+  if (l < -CANON || l >= CANON) c.fault(EX_GP, 0);
+  return l;
+}
+
 /** Linear address of the memory operand, for an access of `size` bytes (outside 64-bit mode
  * checked against the segment's limit and type, see system/seg-limits.ts). */
 export function memLin(c: Cpu, ins: Instr, size = 1, write = false): number {

@@ -100,3 +100,46 @@ describe('read-modify-write with a faulting store', () => {
     });
   }
 });
+
+describe('FS/GS-relative operands', () => {
+  // wrmsr FS_BASE (0xc0000100) / GS_BASE (0xc0000101) from edx:eax.
+  const wrmsr = (msr: number, v: bigint): number[] => [
+    0xb9, ...le(msr, 4), 0xb8, ...le(Number(v & 0xffffffffn), 4), 0xba, ...le(Number(v >> 32n), 4), 0x0f, 0x30,
+  ];
+
+  it('add the segment base to loads, stores, read-modify-writes and byte compares', () => {
+    const m = interpreted();
+    m.bus.write32(DATA + 0x104, 0x01020304);
+    m.bus.write32(DATA + 0x200, 10);
+    m.load(KCODE, [
+      ...wrmsr(0xc0000100, BigInt(DATA)), ...wrmsr(0xc0000101, BigInt(DATA + 0x100)),
+      0xbb, ...le(0x100, 4), // mov ebx, 0x100
+      0x64, 0x8b, 0x73, 0x04, // mov esi, fs:[rbx + 4]
+      0x64, 0x48, 0x89, 0x73, 0x20, // mov fs:[rbx + 0x20], rsi
+      0xb9, ...le(5, 4), 0x65, 0x01, 0x4b, 0x00, // mov ecx, 5; add gs:[rbx], ecx  (DATA + 0x200)
+      0x65, 0x80, 0x3c, 0x25, ...le(4, 4), 0x04, // cmp byte gs:[4], 4  (DATA + 0x104: 0x04)
+      0x0f, 0x94, 0xc2, // sete dl
+      0xf4,
+    ]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(-1);
+    expect(m.reg(6)).toBe(0x01020304n);
+    expect(m.bus.read32(DATA + 0x120)).toBe(0x01020304);
+    expect(m.bus.read32(DATA + 0x124)).toBe(0);
+    expect(m.bus.read32(DATA + 0x200)).toBe(15);
+    expect(m.reg(2) & 0xffn).toBe(1n);
+  });
+
+  it('raise #GP(0) when base plus offset is not canonical', () => {
+    const m = interpreted();
+    m.load(KCODE, [
+      ...wrmsr(0xc0000100, 0x00007ffffffff000n),
+      0x64, 0x8b, 0x04, 0x25, ...le(0x2000, 4), // mov eax, fs:[0x2000]
+      0xf4,
+    ]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(13);
+    expect(m.frame(0)).toBe(0n);
+    expect(m.frame(1)).toBe(BigInt(KCODE + 17)); // the MOV after the WRMSR
+  });
+});
