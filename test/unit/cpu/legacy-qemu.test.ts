@@ -6,7 +6,7 @@
 // QEMU is not installed.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HAVE_QEMU32, build32, runHangar, runQemu } from './helpers/qemu-kernel.ts';
+import { HAVE_QEMU32, build, runHangar, runQemu } from './helpers/qemu-kernel.ts';
 
 const SRC = join(import.meta.dirname, 'legacy-qemu.s');
 const END = 0xc7c7c7c7;
@@ -15,7 +15,7 @@ const PDPTE = 42;
 
 describe.skipIf(!HAVE_QEMU32)('legacy paging, virtual-8086 mode and SYSENTER agree with QEMU', () => {
   it('produces the same 149 observations', () => {
-    const k = build32(SRC);
+    const k = build(SRC);
     try {
       const hangar = runHangar(k);
       expect(hangar.finished).toBe(true);

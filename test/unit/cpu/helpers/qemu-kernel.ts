@@ -20,21 +20,23 @@ function have(cmd: string, args: string[]): boolean {
 export const HAVE_QEMU32 = have('as', ['--version']) && have('ld', ['--version']) &&
   have('qemu-system-x86_64', ['--version']);
 
-export interface Kernel { elf: string; image: Uint8Array; entry: number; dispose(): void }
+/** `kernel` is what QEMU's -kernel gets: the ELF for 32-bit programs, the flat image for
+ * 64-bit ones (QEMU's multiboot loader takes no 64-bit ELF; their header gives the addresses). */
+export interface Kernel { kernel: string; image: Uint8Array; entry: number; dispose(): void }
 
-/** Assemble a 32-bit program and link it at LOAD (QEMU loads the ELF, Hangar the flat image). */
-export function build32(src: string): Kernel {
-  const dir = mkdtempSync(join(tmpdir(), 'hangar-k32-'));
+/** Assemble a program (`bits` 32 or 64) and link it at LOAD. */
+export function build(src: string, bits: 32 | 64 = 32): Kernel {
+  const dir = mkdtempSync(join(tmpdir(), `hangar-k${bits}-`));
   const obj = join(dir, 'k.o');
   const elf = join(dir, 'k.elf');
   const bin = join(dir, 'k.bin');
-  execFileSync('as', ['--32', src, '-o', obj]);
-  execFileSync('ld', ['-m', 'elf_i386', `-Ttext=0x${LOAD.toString(16)}`, '-e', '_start', obj, '-o', elf]);
+  execFileSync('as', [bits === 32 ? '--32' : '--64', src, '-o', obj]);
+  execFileSync('ld', ['-m', bits === 32 ? 'elf_i386' : 'elf_x86_64', `-Ttext=0x${LOAD.toString(16)}`, '-e', '_start', obj, '-o', elf]);
   execFileSync('objcopy', ['-O', 'binary', elf, bin]);
   const m = /^([0-9a-f]+) T _start$/m.exec(execFileSync('nm', [elf]).toString());
   if (!m) throw new Error(`${src}: no _start symbol`);
   return {
-    elf, image: new Uint8Array(readFileSync(bin)), entry: parseInt(m[1]!, 16),
+    kernel: bits === 32 ? elf : bin, image: new Uint8Array(readFileSync(bin)), entry: parseInt(m[1]!, 16),
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -45,12 +47,13 @@ export function dwords(b: Uint8Array): number[] {
   return out;
 }
 
-/** QEMU's view: qemu-system-x86_64 (CPU model qemu64: PSE-36, PAE, NX, SEP) running the ELF. */
-export function runQemu(k: Kernel): number[] {
-  const out = `${k.elf}.e9`;
+/** QEMU's view: qemu-system-x86_64 (CPU model `cpu`, by default qemu64: PSE-36, PAE, NX,
+ * SEP) running the kernel. */
+export function runQemu(k: Kernel, cpu = 'qemu64'): number[] {
+  const out = `${k.kernel}.e9`;
   rmSync(out, { force: true });
   const r = spawnSync('qemu-system-x86_64', [
-    '-kernel', k.elf, '-display', 'none', '-nodefaults', '-no-reboot', '-m', '16', '-accel', 'tcg',
+    '-cpu', cpu, '-kernel', k.kernel, '-display', 'none', '-nodefaults', '-no-reboot', '-m', '16', '-accel', 'tcg',
     '-debugcon', `file:${out}`, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
   ], { timeout: 60000 });
   // isa-debug-exit exits with (value << 1) | 1: 1 for the program's final write of 0.
