@@ -33,7 +33,7 @@ export const EXCLUSIONS: Exclusion[] = [
   { re: /^ff .. W. m[35]$/, why: 'far CALL/JMP through memory: descriptor-table transfers' },
   { re: /^(cd|f1) /, why: 'INT n/INT1: the host kernel\'s IDT decides the outcome' },
   { re: /^cc /, why: 'INT3: every differential case ends in one (the stop marker), so it runs in all of them' },
-  { re: /^0fa2 /, why: 'CPUID: the answers are Hangar\'s by design (cpuid-audit.test.ts)' },
+  { re: /^0fa2 /, why: 'CPUID: the answers are Hangar\'s by design (coverage-cpuid.test.ts)' },
   // Encodings the host gives a different meaning.
   { re: /^0fb[cd] f3 /, why: 'F3 0F BC/BD: TZCNT/LZCNT on the (BMI/ABM) host; Hangar advertises neither and runs BSF/BSR as older CPUs do' },
   { re: BRANCH66, why: 'near branches with 66: vendor-specific (Intel ignores the prefix, AMD truncates RIP to 16 bits)' },

@@ -7,8 +7,9 @@
 //
 // The same unit keys are derived from the differential templates (gen.ts, gen-x87.ts): an
 // implemented unit no template can generate is a coverage gap.
-import { Instr, decode } from '../../../../src-core/engine/cpu/decode.ts';
+// emulated.ts (the CPU) first: importing decode.ts first trips a circular import under tsx.
 import { EmuEnv } from './emulated.ts';
+import { Instr, decode } from '../../../../src-core/engine/cpu/decode.ts';
 import type { Template } from './gen.ts';
 import type { X87Form } from './gen-x87.ts';
 import { x87Prefixable } from './gen-x87.ts';
