@@ -95,6 +95,27 @@ describe('FERR# and IRQ 13 (CR0.NE clear)', () => {
     expect(cpu.rip).toBe(ORG + main.length);
   });
 
+  it('resumes a frozen CPU from a machine snapshot: the latched IRQ 13 and the pending exception survive', () => {
+    const { m, cpu } = pc();
+    m.io.write(0xa1, 1, 0xff);
+    const main = [0xfb, ...DIVIDE_BY_ZERO, 0x90, 0xd9, 0xe8, 0xf4];
+    const fld1 = ORG + 1 + DIVIDE_BY_ZERO.length + 1;
+    realMode(m, cpu, main, realHandler(true));
+    m.runSync({ maxInstructions: 10000 });
+    expect(cpu.rip).toBe(fld1);
+    const snap = structuredClone(m.saveState());
+    const b = pc();
+    b.m.loadState(snap);
+    expect(b.cpu.halted).toBe(true);
+    expect(b.cpu.fpu.ferr).toBe(true);
+    b.m.io.write(0xa1, 1, 0xdf);
+    b.m.runSync({ maxInstructions: 10000 });
+    expect(b.m.memory.read16(COUNT)).toBe(1);
+    expect(b.m.memory.read16(RET_IP)).toBe(fld1);
+    expect(b.cpu.rip).toBe(ORG + main.length);
+    expect(b.cpu.fpu.sw & 0x80).toBe(0);
+  });
+
   it('lets x87 instructions run past a pending exception while IGNNE# is asserted, until FNCLEX drops FERR#', () => {
     const { m, cpu } = pc();
     const main = [
