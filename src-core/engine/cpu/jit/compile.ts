@@ -14,19 +14,28 @@
 import type { Cpu } from '../cpu.ts';
 import type { Block, JitFn } from '../block.ts';
 import type { Instr } from '../decode.ts';
-import { alu, shift } from '../alu.ts';
-import { cond } from '../flags.ts';
+import { alu, shift, mul64, MUL_OUT } from '../alu.ts';
+import { PARITY, cond, getCF } from '../flags.ts';
 import { ea } from '../operands.ts';
 import { execute, incDec, jumpTo } from '../exec.ts';
 import { Kind, emitInstr } from './emit-ops.ts';
 import { SEG_FETCH } from '../system/seg-limits.ts';
-import { clearFlagSrc, lastFlags } from './emit-alu.ts';
+import { beginInstr, lastFlags } from './emit-alu.ts';
 import type { FlagSrc } from './emit-alu.ts';
+import { deadFlags } from './flags-live.ts';
+import type { EmitFacts } from './flags-live.ts';
 import { CANON } from './emit-mem.ts';
 import { fuseCond } from './emit-cond.ts';
 
 /** The interpreter functions compiled code calls. */
-const HELPERS = { alu, shift, cond, ea, execute, incDec, jumpTo, interpret };
+const HELPERS = { alu, shift, cond, getCF, ea, execute, incDec, jumpTo, interpret, imul64, PARITY };
+
+/** IMUL's 64-bit product through mul64 (flags set there); the high half in c.rhi. */
+function imul64(c: Cpu, a: number, ah: number, b: number, bh: number): number {
+  mul64(c, true, a, ah, b, bh);
+  c.rhi = MUL_OUT[1]! | 0;
+  return MUL_OUT[0]! | 0;
+}
 
 /** The block loop's steps for a compiled block whose segments need checks (same contract). */
 function interpret(c: Cpu, instrs: readonly Instr[]): number {
@@ -60,6 +69,15 @@ export const jitStats: CompileStats = { blocks: 0, instrs: 0, inlined: 0 };
 export function blockSource(b: Block, minInlined = 1): string | null {
   const mode = b.mode;
   if (mode !== 64 && mode !== 32) return null; // 16-bit code (firmware) stays interpreted
+  // First pass: which instructions compile inline, touch memory or branch; from that, whose
+  // flags are dead (flags-live.ts). The second pass emits with that knowledge.
+  const facts: EmitFacts[] = [];
+  emitBlock(b, null, facts);
+  return emitBlock(b, deadFlags(b.instrs.slice(0, b.n), facts), null, minInlined);
+}
+
+function emitBlock(b: Block, dead: boolean[] | null, facts: EmitFacts[] | null, minInlined = 1): string | null {
+  const mode = b.mode;
   const at = (off: number): string => (mode === 64 ? `r0 + ${off}` : `(r0 + ${off}) >>> 0`);
   let body = '';
   let off = 0;
@@ -74,10 +92,11 @@ export function blockSource(b: Block, minInlined = 1): string | null {
     off += ins.len;
     const next = at(off);
     const last = k === b.n - 1;
-    clearFlagSrc();
-    const e = emitInstr({ k, mode, ins, next });
+    beginInstr(dead !== null && dead[k]!);
     const before = flags;
+    const e = emitInstr({ k, mode, ins, next, prev: before });
     flags = e === null ? null : lastFlags;
+    facts?.push({ inlined: e !== null, mem: e !== null && e.mem, plain: e !== null && e.kind === Kind.Plain });
     // The restart point (c.ip0) and the completed count (k) matter only to an instruction
     // that can fault: inlined register-only work cannot, so it skips both stores.
     if (e !== null && e.kind === Kind.Plain && !e.mem) body += `// ${k}: op ${ins.op.toString(16)}\n`;
@@ -115,7 +134,7 @@ export function blockSource(b: Block, minInlined = 1): string | null {
   const guard = validation(b) + (segs !== 0 ? `if ((c.segChk & ${segs}) !== 0) return H.interpret(c, I);\n` : '');
   return guard + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
     'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
-    'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0;\n' +
+    'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0, q = 0, p0 = 0, p1 = 0;\n' +
     `try {\n${body}} catch (e) { c.jitDone = k; throw e; }\nreturn ${b.n};\n`;
 }
 

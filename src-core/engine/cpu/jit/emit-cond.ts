@@ -13,12 +13,10 @@ export function fuseCond(f: FlagSrc, cc: number): string | null {
   switch (base) {
     case 4: e = zero(f); break; // E / NE
     case 8: e = sign(f); break; // S / NS
-    case 2: e = f.kind === 'sub' ? below(f) : f.kind === 'logic' ? 'false' : null; break; // B / AE
-    case 6: { // BE / A
-      if (f.kind === 'sub') e = `(${below(f)} || ${zero(f)})`;
-      else e = f.kind === 'logic' ? zero(f) : null;
+    case 2: e = f.kind === 'logic' ? 'false' : f.kind === 'sub' ? below(f) : carry(f); break; // B / AE
+    case 6: // BE / A
+      e = f.kind === 'logic' ? zero(f) : `(${f.kind === 'sub' ? below(f) : carry(f)} || ${zero(f)})`;
       break;
-    }
     case 12: e = f.kind === 'sub' ? less(f) : f.kind === 'logic' ? sign(f) : null; break; // L / GE
     case 14: { // LE / G
       if (f.kind === 'sub') e = `(${less(f)} || ${zero(f)})`;
@@ -29,6 +27,13 @@ export function fuseCond(f: FlagSrc, cc: number): string | null {
   }
   if (e === null) return null;
   return neg ? `!${e}` : e;
+}
+
+/** CF as 0 or 1 after `f` (ADC/SBB's carry in), or null when `f` is unknown. */
+export function carryIn(f: FlagSrc | null): string | null {
+  if (f === null) return null;
+  if (f.kind === 'logic') return '0';
+  return `(${f.kind === 'sub' ? below(f) : carry(f)} ? 1 : 0)`;
 }
 
 /** ZF: the result (r, rhh) is zero. */
@@ -55,6 +60,17 @@ function below(f: FlagSrc): string {
     case 32: return `((${a} >>> 0) < (${b} >>> 0))`;
     default:
       return `((${ah} >>> 0) < (${bh} >>> 0) || ((${ah} | 0) === (${bh} | 0) && (${a} >>> 0) < (${b} >>> 0)))`;
+  }
+}
+
+/** CF after r = a + b: the result wrapped below a (unsigned), as computeArith tests it. */
+function carry(f: FlagSrc): string {
+  const { a, ah } = f;
+  switch (f.size) {
+    case 8: return `((r & 255) < (${a} & 255))`;
+    case 16: return `((r & 65535) < (${a} & 65535))`;
+    case 32: return `((r >>> 0) < (${a} >>> 0))`;
+    default: return `((rhh >>> 0) < (${ah} >>> 0) || ((rhh | 0) === (${ah} | 0) && (r >>> 0) < (${a} >>> 0)))`;
   }
 }
 

@@ -8,6 +8,7 @@
 // sb (segment bases), RS WS (TLB permission bits for the current privilege), scratch
 // lin po vpn t o.
 import type { Instr } from '../decode.ts';
+import type { FlagSrc } from './emit-alu.ts';
 
 export const CANON = 140737488355328; // 2^47
 const TWO32 = 4294967296;
@@ -20,6 +21,8 @@ export interface EmitCtx {
   ins: Instr;
   /** Expression for the address of the next instruction (what RIP holds while it executes). */
   next: string;
+  /** What the instruction just before set the flags from, while its locals are intact. */
+  prev: FlagSrc | null;
 }
 
 /** 64-bit register value as a number (exact for canonical values), as reg64n() computes it. */

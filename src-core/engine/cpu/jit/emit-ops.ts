@@ -4,7 +4,10 @@
 // else (or an unusual form) returns null and the compiler emits a call to execute().
 import type { Instr } from '../decode.ts';
 import { OP_AND, OP_CMP, OP_SUB } from '../alu.ts';
-import { aluOp } from './emit-alu.ts';
+import { aluOp, flagsDead } from './emit-alu.ts';
+import { carryIn, fuseCond } from './emit-cond.ts';
+import { emitImul } from './emit-mul.ts';
+import { emitShiftConst } from './emit-shift.ts';
 import { CANON, linOf, load, readReg, readRM, reg64, store, writeReg, writeRM, writeRMAfterRead } from './emit-mem.ts';
 import type { EmitCtx } from './emit-mem.ts';
 
@@ -33,6 +36,24 @@ function emitAlu(x: EmitCtx): string | null {
   const op = ins.op;
   const os = ins.osize;
   const aop = op >> 3;
+  const s = emitAluBody(x, op, os, aop);
+  return s === null ? null : carryPrefix(x, aop) + s;
+}
+
+/** ADC/SBB: the carry in, in `q`, taken before the operand loads overwrite the locals a
+ * condition fused from the instruction before reads (emit-alu.ts carryOp). */
+function carryPrefix(x: EmitCtx, aop: number): string {
+  if (aop !== 2 && aop !== 3) return '';
+  return `q = ${carryIn(x.prev) ?? 'H.getCF(c)'};\n`;
+}
+
+/** Condition `cc` fused to the flags the instruction before set, else through cond(). */
+function test(x: EmitCtx, cc: number): string {
+  return (x.prev !== null ? fuseCond(x.prev, cc) : null) ?? `H.cond(c, ${cc})`;
+}
+
+function emitAluBody(x: EmitCtx, op: number, os: number, aop: number): string | null {
+  const ins = x.ins;
   switch (op & 7) {
     case 0: case 1: {
       const size = op & 1 ? os : 8;
@@ -85,7 +106,9 @@ export function emitInstr(x: EmitCtx): Emitted | null {
       ((op === 0xfe || op === 0xff) && ins.ext < 2));
     if (!rmw) return null;
   }
-  const plain = (code: string | null): Emitted | null => (code === null ? null : { code, kind: Kind.Plain, mem: ins.hasModrm && ins.mod !== 3 });
+  // LEA computes an address without touching memory: it cannot fault or end the block.
+  const mem = ins.hasModrm && ins.mod !== 3 && op !== 0x8d;
+  const plain = (code: string | null): Emitted | null => (code === null ? null : { code, kind: Kind.Plain, mem });
   const branch = (code: string): Emitted => ({ code, kind: Kind.Branch, mem: true });
   const bs = m64 ? 64 : os;
   if (op < 0x40 && (op & 7) < 6) return plain(emitAlu(x));
@@ -98,18 +121,18 @@ export function emitInstr(x: EmitCtx): Emitted | null {
     const rd = readRM(x, os, 'a', 'ah');
     if (rd === null) return null;
     const els = os === 32 ? ` else rh[${ins.reg}] = 0;` : '';
-    return plain(rd + `if (H.cond(c, ${op & 15})) { ${writeReg(os, ins.reg, 0, 'a', 'ah')} }${els}\n`);
+    return plain(`q = ${test(x, op & 15)} ? 1 : 0;\n` + rd + `if (q !== 0) { ${writeReg(os, ins.reg, 0, 'a', 'ah')} }${els}\n`);
   }
   if (op >= 0x190 && op <= 0x19f) {
     const w = writeRM(x, 8, 'b', '0');
-    return w === null ? null : plain(`b = H.cond(c, ${op & 15}) ? 1 : 0;\n` + w);
+    return w === null ? null : plain(`b = ${test(x, op & 15)} ? 1 : 0;\n` + w);
   }
   switch (op) {
     case 0x80: case 0x81: case 0x83: {
       const size = op === 0x80 ? 8 : os;
       const rd = readRM(x, size, 'a', 'ah');
       if (rd === null) return null;
-      let s = rd + aluOp(ins.ext, size, 'a', 'ah', immFor(size, ins.imm), String(ins.imm >> 31));
+      let s = carryPrefix(x, ins.ext) + rd + aluOp(ins.ext, size, 'a', 'ah', immFor(size, ins.imm), String(ins.imm >> 31));
       if (ins.ext !== OP_CMP) s += writeRMAfterRead(x, size, 'r', 'rhh');
       return plain(s);
     }
@@ -168,9 +191,12 @@ export function emitInstr(x: EmitCtx): Emitted | null {
       const size = op === 0xfe ? 8 : os;
       const rd = readRM(x, size, 'a', 'ah');
       if (rd === null) return null;
-      return plain(rd + `r = H.incDec(c, ${size}, a, ah, ${ins.ext === 0}); rhh = c.rhi;\n` + writeRMAfterRead(x, size, 'r', 'rhh'));
+      return plain(rd + incDec(size, ins.ext === 0) + writeRMAfterRead(x, size, 'r', 'rhh'));
     }
+    case 0x1af: case 0x69: case 0x6b: return plain(emitImul(x));
     case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+      const k = emitShiftConst(x);
+      if (k !== null) return plain(k);
       const size = op & 1 ? os : 8;
       const rd = readRM(x, size, 'a', 'ah');
       if (rd === null) return null;
@@ -213,6 +239,14 @@ export function emitInstr(x: EmitCtx): Emitted | null {
         `if (b < -${CANON} || b >= ${CANON}) c.fault(13, 0);\nlin += 8;\n` + SET_RSP + `c.rip = b;\n`);
   }
   return null;
+}
+
+/** INC/DEC of a:ah into r:rhh: inline when the flags are dead, else incDec() (it keeps CF). */
+function incDec(size: number, inc: boolean): string {
+  if (!flagsDead) return `r = H.incDec(c, ${size}, a, ah, ${inc}); rhh = c.rhi;\n`;
+  const d = inc ? '+ 1' : '- 1';
+  if (size === 64) return inc ? `r = (a + 1) | 0; rhh = r === 0 ? (ah + 1) | 0 : ah;\n` : `r = (a - 1) | 0; rhh = a === 0 ? (ah - 1) | 0 : ah;\n`;
+  return `r = (a ${d}) & ${size === 8 ? 255 : size === 16 ? 65535 : -1}; rhh = 0;\n`;
 }
 
 /** LEA: exact 64-bit halves as eaHalves() computes them, or the 32/16-bit offset. */
