@@ -92,7 +92,10 @@ export class EmuEnv {
     const ram = this.bus.ram;
     ram.fill(0xcc, CODE_PHYS + CODE_OFFSET, CODE_PHYS + CODE_OFFSET + 32);
     ram.set(code, CODE_PHYS + CODE_OFFSET);
-    this.boot();
+    // A full boot only when the last probe left 64-bit CPL-3 code (SYSCALL, far transfers):
+    // at CPL 3 nothing else an instruction may change decides whether the next one is #UD.
+    if (c.cpl !== 3 || c.codeMode !== 64 || c.sSel[1] !== 0x23 || c.halted) this.boot();
+    else c.rip = CODE_ADDR + CODE_OFFSET;
     c.rl.fill(0); c.rh.fill(0);
     for (const r of [3, 4, 5, 6, 7]) c.rl[r] = WIN_ADDR + 0x800;
     c.rl[1] = 1;
