@@ -188,6 +188,8 @@ export class Cpu implements CpuCore {
   rhi = 0;
   /** Linear address of the current memory operand (read-modify-write reuses it). */
   eaLin = 0;
+  /** High half of the address operands.ts lin64h returned (the low half is its result). */
+  eaHi = 0;
 
   constructor(bus: MemoryBus, io: IoBus) {
     this.bus = bus;
@@ -389,6 +391,115 @@ export class Cpu implements CpuCore {
     const lo = this.rd32(lin);
     this.mhi = this.rd32(lin + 4);
     return lo;
+  }
+
+  // Accesses to an address given as int32 halves (lo, hi), as the specialised 64-bit handlers
+  // compute it (operands.ts lin64h): the TLB index and page tag come from integer operations
+  // instead of splitting a double again. Anything but a TLB hit on RAM takes the plain path.
+
+  /** rd8 at hi * 2^32 + (lo >>> 0). */
+  rd8h(lo: number, hi: number): number {
+    const vl = lo >>> 12;
+    const i = vl & TLB_MASK;
+    if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_RS << this.userShift)) !== 0) {
+      const o = this.tlbOff[i]!;
+      if (o >= 0) return this.ram[o + (lo & 0xfff)]!;
+    }
+    return this.rd8(hi * TWO32 + (lo >>> 0));
+  }
+
+  /** rd16 at hi * 2^32 + (lo >>> 0). */
+  rd16h(lo: number, hi: number): number {
+    const po = lo & 0xfff;
+    if (po <= 0xffe) {
+      const vl = lo >>> 12;
+      const i = vl & TLB_MASK;
+      if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_RS << this.userShift)) !== 0) {
+        const o = this.tlbOff[i]!;
+        if (o >= 0) return this.dv.getUint16(o + po, true);
+      }
+    }
+    return this.rd16(hi * TWO32 + (lo >>> 0));
+  }
+
+  /** wr8 at hi * 2^32 + (lo >>> 0). */
+  wr8h(lo: number, hi: number, v: number): void {
+    const vl = lo >>> 12;
+    const i = vl & TLB_MASK;
+    if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_WS << this.userShift)) !== 0) {
+      const o = this.tlbOff[i]!;
+      if (o >= 0) {
+        this.ram[o + (lo & 0xfff)] = v;
+        return;
+      }
+    }
+    this.wr8(hi * TWO32 + (lo >>> 0), v);
+  }
+
+  /** rd32 at hi * 2^32 + (lo >>> 0). */
+  rd32h(lo: number, hi: number): number {
+    const po = lo & 0xfff;
+    if (po <= 0xffc) {
+      const vl = lo >>> 12;
+      const i = vl & TLB_MASK;
+      if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_RS << this.userShift)) !== 0) {
+        const o = this.tlbOff[i]!;
+        if (o >= 0) return this.dv.getInt32(o + po, true);
+      }
+    }
+    return this.rd32(hi * TWO32 + (lo >>> 0));
+  }
+
+  /** rd64 at hi * 2^32 + (lo >>> 0); the high half of the value goes to this.mhi. */
+  rd64h(lo: number, hi: number): number {
+    const po = lo & 0xfff;
+    if (po <= 0xff8) {
+      const vl = lo >>> 12;
+      const i = vl & TLB_MASK;
+      if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_RS << this.userShift)) !== 0) {
+        const o = this.tlbOff[i]!;
+        if (o >= 0) {
+          this.mhi = this.dv.getInt32(o + po + 4, true);
+          return this.dv.getInt32(o + po, true);
+        }
+      }
+    }
+    return this.rd64(hi * TWO32 + (lo >>> 0));
+  }
+
+  /** wr32 at hi * 2^32 + (lo >>> 0). */
+  wr32h(lo: number, hi: number, v: number): void {
+    const po = lo & 0xfff;
+    if (po <= 0xffc) {
+      const vl = lo >>> 12;
+      const i = vl & TLB_MASK;
+      if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_WS << this.userShift)) !== 0) {
+        const o = this.tlbOff[i]!;
+        if (o >= 0) {
+          this.dv.setInt32(o + po, v | 0, true);
+          return;
+        }
+      }
+    }
+    this.wr32(hi * TWO32 + (lo >>> 0), v);
+  }
+
+  /** wr64 at hi * 2^32 + (lo >>> 0). */
+  wr64h(lo: number, hi: number, v: number, vh: number): void {
+    const po = lo & 0xfff;
+    if (po <= 0xff8) {
+      const vl = lo >>> 12;
+      const i = vl & TLB_MASK;
+      if (this.tlbVpn[i] === hi * 1048576 + vl && (this.tlbPerm[i]! & (T_WS << this.userShift)) !== 0) {
+        const o = this.tlbOff[i]!;
+        if (o >= 0) {
+          this.dv.setInt32(o + po, v | 0, true);
+          this.dv.setInt32(o + po + 4, vh | 0, true);
+          return;
+        }
+      }
+    }
+    this.wr64(hi * TWO32 + (lo >>> 0), v, vh);
   }
 
   /** Translate for writing; returns the RAM offset or -1 (then `wrPhys` holds the address). */

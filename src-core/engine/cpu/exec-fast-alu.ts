@@ -7,7 +7,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { FL_ADD, FL_LOGIC, FL_SUB } from './flags.ts';
-import { lin64 } from './operands.ts';
+import { lin64h } from './operands.ts';
 
 /** 32-bit result of `aop` (no flags). */
 function res32(aop: number, a: number, b: number): number {
@@ -138,7 +138,8 @@ export function aluRI64(c: Cpu, ins: Instr): void {
 export function aluRM32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const d = ins.r1;
-  const b = c.rd32(lin64(c, ins));
+  const lo = lin64h(c, ins);
+  const b = c.rd32h(lo, c.eaHi);
   const a = c.rl[d]!;
   const r = res32(aop, a, b);
   flags32(c, aop, a, b, r);
@@ -151,7 +152,8 @@ export function aluRM32(c: Cpu, ins: Instr): void {
 export function aluRM64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const d = ins.r1;
-  const b = c.rd64(lin64(c, ins));
+  const lo = lin64h(c, ins);
+  const b = c.rd64h(lo, c.eaHi);
   const bh = c.mhi;
   const a = c.rl[d]!, ah = c.rh[d]!;
   const r = res64(c, aop, a, ah, b, bh);
@@ -168,47 +170,51 @@ export function aluRM64(c: Cpu, ins: Instr): void {
 
 export function aluMR32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = lin64(c, ins);
-  const a = c.rd32(lin);
+  const lo = lin64h(c, ins);
+  const hi = c.eaHi;
+  const a = c.rd32h(lo, hi);
   const b = c.rl[ins.r2]!;
   const r = res32(aop, a, b);
-  if (writes(aop)) c.wr32(lin, r);
+  if (writes(aop)) c.wr32h(lo, hi, r);
   flags32(c, aop, a, b, r);
 }
 
 export function aluMR64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = lin64(c, ins);
-  const a = c.rd64(lin);
+  const lo = lin64h(c, ins);
+  const hi = c.eaHi;
+  const a = c.rd64h(lo, hi);
   const ah = c.mhi;
   const s = ins.r2;
   const b = c.rl[s]!, bh = c.rh[s]!;
   const r = res64(c, aop, a, ah, b, bh);
-  const hi = c.rhi;
-  if (writes(aop)) c.wr64(lin, r, hi);
-  flags64(c, aop, a, ah, b, bh, r, hi);
-  c.rhi = hi;
+  const rh = c.rhi;
+  if (writes(aop)) c.wr64h(lo, hi, r, rh);
+  flags64(c, aop, a, ah, b, bh, r, rh);
+  c.rhi = rh;
 }
 
 export function aluMI32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = lin64(c, ins);
-  const a = c.rd32(lin);
+  const lo = lin64h(c, ins);
+  const hi = c.eaHi;
+  const a = c.rd32h(lo, hi);
   const b = ins.imm;
   const r = res32(aop, a, b);
-  if (writes(aop)) c.wr32(lin, r);
+  if (writes(aop)) c.wr32h(lo, hi, r);
   flags32(c, aop, a, b, r);
 }
 
 export function aluMI64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = lin64(c, ins);
-  const a = c.rd64(lin);
+  const lo = lin64h(c, ins);
+  const hi = c.eaHi;
+  const a = c.rd64h(lo, hi);
   const ah = c.mhi;
   const b = ins.imm, bh = b >> 31;
   const r = res64(c, aop, a, ah, b, bh);
-  const hi = c.rhi;
-  if (writes(aop)) c.wr64(lin, r, hi);
-  flags64(c, aop, a, ah, b, bh, r, hi);
-  c.rhi = hi;
+  const rh = c.rhi;
+  if (writes(aop)) c.wr64h(lo, hi, r, rh);
+  flags64(c, aop, a, ah, b, bh, r, rh);
+  c.rhi = rh;
 }

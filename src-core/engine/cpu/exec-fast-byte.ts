@@ -6,7 +6,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { FL_ADD, FL_LOGIC, FL_SUB } from './flags.ts';
-import { getReg8, lin64, setReg8 } from './operands.ts';
+import { getReg8, lin64h, setReg8 } from './operands.ts';
 
 function res8(aop: number, a: number, b: number): number {
   switch (aop) {
@@ -50,7 +50,7 @@ export function alu8RI(c: Cpu, ins: Instr): void {
 /** r1 = r1 op [m]. */
 export function alu8RM(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const b = c.rd8(lin64(c, ins));
+  const b = c.rd8h(lin64h(c, ins), c.eaHi);
   const a = getReg8(c, ins.r1, ins.rex);
   const r = res8(aop, a, b);
   flags8(c, aop, a, b, r);
@@ -60,22 +60,24 @@ export function alu8RM(c: Cpu, ins: Instr): void {
 /** [m] = [m] op r2; the store comes before the flags (a faulting store leaves them). */
 export function alu8MR(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = lin64(c, ins);
-  const a = c.rd8(lin);
+  const lo = lin64h(c, ins);
+  const hi = c.eaHi;
+  const a = c.rd8h(lo, hi);
   const b = getReg8(c, ins.r2, ins.rex);
   const r = res8(aop, a, b);
-  if (aop < 7) c.wr8(lin, r);
+  if (aop < 7) c.wr8h(lo, hi, r);
   flags8(c, aop, a, b, r);
 }
 
 /** [m] = [m] op imm8. */
 export function alu8MI(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const lin = lin64(c, ins);
-  const a = c.rd8(lin);
+  const lo = lin64h(c, ins);
+  const hi = c.eaHi;
+  const a = c.rd8h(lo, hi);
   const b = ins.imm & 0xff;
   const r = res8(aop, a, b);
-  if (aop < 7) c.wr8(lin, r);
+  if (aop < 7) c.wr8h(lo, hi, r);
   flags8(c, aop, a, b, r);
 }
 

@@ -8,7 +8,7 @@ import { EX_GP } from './constants.ts';
 import { cond } from './flags.ts';
 import { shift } from './alu.ts';
 import { imul3, incDec } from './exec-arith.ts';
-import { getReg8, lin64, setReg8 } from './operands.ts';
+import { getReg8, lin64, lin64h, setReg8 } from './operands.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const CANON = 140737488355328; // 2^47
 
@@ -43,43 +43,47 @@ export function movRI64sx(c: Cpu, ins: Instr): void {
 }
 
 export function movLoad32(c: Cpu, ins: Instr): void {
-  const v = c.rd32(lin64(c, ins));
+  const lo = lin64h(c, ins);
+  const v = c.rd32h(lo, c.eaHi);
   c.rl[ins.r1] = v;
   c.rh[ins.r1] = 0;
 }
 
 export function movLoad64(c: Cpu, ins: Instr): void {
-  const v = c.rd64(lin64(c, ins));
+  const lo = lin64h(c, ins);
+  const v = c.rd64h(lo, c.eaHi);
   c.rl[ins.r1] = v;
   c.rh[ins.r1] = c.mhi;
 }
 
 export function movLoad8(c: Cpu, ins: Instr): void {
-  setReg8(c, ins.reg, ins.rex, c.rd8(lin64(c, ins)));
+  setReg8(c, ins.reg, ins.rex, c.rd8h(lin64h(c, ins), c.eaHi));
 }
 
 export function movStore32(c: Cpu, ins: Instr): void {
-  c.wr32(lin64(c, ins), c.rl[ins.r2]!);
+  const lo = lin64h(c, ins);
+  c.wr32h(lo, c.eaHi, c.rl[ins.r2]!);
 }
 
 export function movStore64(c: Cpu, ins: Instr): void {
-  c.wr64(lin64(c, ins), c.rl[ins.r2]!, c.rh[ins.r2]!);
+  const lo = lin64h(c, ins);
+  c.wr64h(lo, c.eaHi, c.rl[ins.r2]!, c.rh[ins.r2]!);
 }
 
 export function movStore8(c: Cpu, ins: Instr): void {
-  c.wr8(lin64(c, ins), getReg8(c, ins.reg, ins.rex));
+  c.wr8h(lin64h(c, ins), c.eaHi, getReg8(c, ins.reg, ins.rex));
 }
 
 export function movStoreImm8(c: Cpu, ins: Instr): void {
-  c.wr8(lin64(c, ins), ins.imm);
+  c.wr8h(lin64h(c, ins), c.eaHi, ins.imm);
 }
 
 export function movStoreImm32(c: Cpu, ins: Instr): void {
-  c.wr32(lin64(c, ins), ins.imm);
+  c.wr32h(lin64h(c, ins), c.eaHi, ins.imm);
 }
 
 export function movStoreImm64(c: Cpu, ins: Instr): void {
-  c.wr64(lin64(c, ins), ins.imm, ins.imm >> 31);
+  c.wr64h(lin64h(c, ins), c.eaHi, ins.imm, ins.imm >> 31);
 }
 
 // ---- LEA (64-bit address size: wraps modulo 2^64, never faults; exact int32 halves) ----
@@ -135,7 +139,7 @@ export function movzx8R(c: Cpu, ins: Instr): void {
 }
 
 export function movzx8M(c: Cpu, ins: Instr): void {
-  c.rl[ins.r1] = c.rd8(lin64(c, ins));
+  c.rl[ins.r1] = c.rd8h(lin64h(c, ins), c.eaHi);
   c.rh[ins.r1] = 0;
 }
 
@@ -145,7 +149,7 @@ export function movzx16R(c: Cpu, ins: Instr): void {
 }
 
 export function movzx16M(c: Cpu, ins: Instr): void {
-  c.rl[ins.r1] = c.rd16(lin64(c, ins));
+  c.rl[ins.r1] = c.rd16h(lin64h(c, ins), c.eaHi);
   c.rh[ins.r1] = 0;
 }
 
@@ -159,7 +163,7 @@ export function movsx8R(c: Cpu, ins: Instr): void {
 }
 
 export function movsx8M(c: Cpu, ins: Instr): void {
-  setSx(c, ins, (c.rd8(lin64(c, ins)) << 24) >> 24);
+  setSx(c, ins, (c.rd8h(lin64h(c, ins), c.eaHi) << 24) >> 24);
 }
 
 export function movsx16R(c: Cpu, ins: Instr): void {
@@ -167,7 +171,7 @@ export function movsx16R(c: Cpu, ins: Instr): void {
 }
 
 export function movsx16M(c: Cpu, ins: Instr): void {
-  setSx(c, ins, (c.rd16(lin64(c, ins)) << 16) >> 16);
+  setSx(c, ins, (c.rd16h(lin64h(c, ins), c.eaHi) << 16) >> 16);
 }
 
 /** MOVSXD r64, r/m32. */
@@ -176,25 +180,30 @@ export function movsxdR(c: Cpu, ins: Instr): void {
 }
 
 export function movsxdM(c: Cpu, ins: Instr): void {
-  setSx(c, ins, c.rd32(lin64(c, ins)));
+  setSx(c, ins, c.rd32h(lin64h(c, ins), c.eaHi));
 }
 
 // ---- stack (64-bit pushes and pops) ----
 
-function push64(c: Cpu, lo: number, hi: number): void {
-  const sp = c.rh[4]! * TWO32 + (c.rl[4]! >>> 0) - 8;
-  c.wr64(sp, lo, hi);
-  c.rl[4] = sp | 0;
-  c.rh[4] = Math.floor(sp / TWO32);
+// RSP is moved in int32 halves (borrow and carry from the sign bits), like hardware's 64-bit
+// arithmetic; a non-canonical RSP misses the TLB and takes the plain accessors' fault.
+function push64(c: Cpu, v: number, vh: number): void {
+  const l = c.rl[4]!;
+  const lo = (l - 8) | 0;
+  const hi = (c.rh[4]! - (((~l & 8) | ((~l | 8) & lo)) >>> 31)) | 0;
+  c.wr64h(lo, hi, v, vh);
+  c.rl[4] = lo;
+  c.rh[4] = hi;
 }
 
 /** Pops 8 bytes: low half returned, high half in c.mhi. */
 function pop64(c: Cpu): number {
-  const sp = c.rh[4]! * TWO32 + (c.rl[4]! >>> 0);
-  const v = c.rd64(sp);
-  const n = sp + 8;
-  c.rl[4] = n | 0;
-  c.rh[4] = Math.floor(n / TWO32);
+  const l = c.rl[4]!;
+  const h = c.rh[4]!;
+  const v = c.rd64h(l, h);
+  const lo = (l + 8) | 0;
+  c.rl[4] = lo;
+  c.rh[4] = (h + (((l & 8) | ((l | 8) & ~lo)) >>> 31)) | 0;
   return v;
 }
 
@@ -237,20 +246,21 @@ export function callRel(c: Cpu, ins: Instr): void {
 }
 
 export function ret(c: Cpu): void {
-  const sp = c.rh[4]! * TWO32 + (c.rl[4]! >>> 0);
-  const lo = c.rd64(sp);
-  const t = c.mhi * TWO32 + (lo >>> 0);
-  if (t < -CANON || t >= CANON) c.fault(EX_GP, 0);
-  c.rip = t;
-  const n = sp + 8;
-  c.rl[4] = n | 0;
-  c.rh[4] = Math.floor(n / TWO32);
+  const l = c.rl[4]!;
+  const h = c.rh[4]!;
+  const lo = c.rd64h(l, h);
+  const hi = c.mhi;
+  if (((hi << 16) >> 16) !== hi) c.fault(EX_GP, 0); // non-canonical target: RSP unchanged
+  c.rip = hi * TWO32 + (lo >>> 0);
+  const n = (l + 8) | 0;
+  c.rl[4] = n;
+  c.rh[4] = (h + (((l & 8) | ((l | 8) & ~n)) >>> 31)) | 0;
 }
 
 /** CALL/JMP r64 or [m64] (FF /2, FF /4): the target is read before anything is pushed. */
 function indirectTarget(c: Cpu, ins: Instr): number {
   if (ins.mod === 3) return c.rh[ins.r2]! * TWO32 + (c.rl[ins.r2]! >>> 0);
-  const lo = c.rd64(lin64(c, ins));
+  const lo = c.rd64h(lin64h(c, ins), c.eaHi);
   return c.mhi * TWO32 + (lo >>> 0);
 }
 
@@ -273,11 +283,16 @@ function rdOs(c: Cpu, lin: number, os: number): number {
   return os === 64 ? c.rd64(lin) : c.rd32(lin);
 }
 
+/** rdOs at the address lin64h just computed (low half `lo`, high half in c.eaHi). */
+function rdOsH(c: Cpu, lo: number, os: number): number {
+  return os === 64 ? c.rd64h(lo, c.eaHi) : c.rd32h(lo, c.eaHi);
+}
+
 /** IMUL r, r/m, imm (69, 6B). */
 export function imulRI(c: Cpu, ins: Instr): void {
   if (ins.mod === 3) imul3(c, ins, ins.osize, c.rl[ins.r2]!, c.rh[ins.r2]!, ins.imm, ins.imm >> 31);
   else {
-    const b = rdOs(c, lin64(c, ins), ins.osize);
+    const b = rdOsH(c, lin64h(c, ins), ins.osize);
     imul3(c, ins, ins.osize, b, c.mhi, ins.imm, ins.imm >> 31);
   }
 }
@@ -291,7 +306,7 @@ export function imulRR(c: Cpu, ins: Instr): void {
     b = c.rl[ins.r2]!;
     bh = c.rh[ins.r2]!;
   } else {
-    b = rdOs(c, lin64(c, ins), os);
+    b = rdOsH(c, lin64h(c, ins), os);
     bh = c.mhi;
   }
   imul3(c, ins, os, b, bh, c.rl[ins.r1]!, c.rh[ins.r1]!);
@@ -341,7 +356,7 @@ export function cmov(c: Cpu, ins: Instr): void {
     v = c.rl[ins.r2]!;
     vh = c.rh[ins.r2]!;
   } else {
-    v = rdOs(c, lin64(c, ins), os);
+    v = rdOsH(c, lin64h(c, ins), os);
     vh = c.mhi;
   }
   const d = ins.r1;
@@ -354,7 +369,7 @@ export function cmov(c: Cpu, ins: Instr): void {
 export function setcc(c: Cpu, ins: Instr): void {
   const v = cond(c, ins.op & 15) ? 1 : 0;
   if (ins.mod === 3) setReg8(c, ins.rm, ins.rex, v);
-  else c.wr8(lin64(c, ins), v);
+  else c.wr8h(lin64h(c, ins), c.eaHi, v);
 }
 
 export function nop(): void {

@@ -115,6 +115,44 @@ export function lin64(c: Cpu, ins: Instr): number {
   return l;
 }
 
+/**
+ * lin64 as int32 halves: returns the low half, the high half in c.eaHi (for the Cpu's
+ * rd32h/wr32h... accessors). The same faults as lin64.
+ */
+export function lin64h(c: Cpu, ins: Instr): number {
+  const d = ins.disp;
+  if (ins.ripRel || ins.seg >= 4) {
+    const l = lin64(c, ins);
+    c.eaHi = Math.floor(l / TWO32) | 0;
+    return l | 0;
+  }
+  const b = ins.base;
+  let lo = 0;
+  let hi = 0;
+  if (b >= 0) {
+    lo = c.rl[b]!;
+    hi = c.rh[b]!;
+  }
+  const x = ins.index;
+  if (x >= 0) {
+    const s = ins.scale;
+    let il = c.rl[x]!;
+    let ih = c.rh[x]!;
+    if (s !== 0) {
+      ih = (ih << s) | (il >>> (32 - s));
+      il <<= s;
+    }
+    const sum = (lo + il) | 0;
+    hi = (hi + ih + carry32(lo, il, sum)) | 0;
+    lo = sum;
+  }
+  const sum = (lo + d) | 0;
+  hi = (hi + (d >> 31) + carry32(lo, d, sum)) | 0;
+  if (((hi << 16) >> 16) !== hi) c.fault(ins.defSeg === SS ? EX_SS : EX_GP, 0);
+  c.eaHi = hi;
+  return sum;
+}
+
 /** Linear address of the memory operand, for an access of `size` bytes (outside 64-bit mode
  * checked against the segment's limit and type, see system/seg-limits.ts). */
 export function memLin(c: Cpu, ins: Instr, size = 1, write = false): number {
