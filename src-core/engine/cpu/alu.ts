@@ -4,7 +4,7 @@ import type { Cpu } from './cpu.ts';
 import { AF, CF, EX_DE, OF, PF, SF, ZF } from './constants.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 import {
-  FL_ADC, FL_ADD, FL_LOGIC, FL_SBB, FL_SUB, PARITY, computeArith, getCF, setArith, setLazy,
+  FL_ADC, FL_ADD, FL_LOGIC, FL_SBB, FL_SUB, PARITY, computeArith, getAF, getCF, setArith, setLazy,
 } from './flags.ts';
 
 export const OP_ADD = 0;
@@ -112,7 +112,8 @@ export function shift(c: Cpu, ext: number, size: number, a: number, ah: number, 
   const cnt = count & (size === 64 ? 0x3f : 0x1f);
   c.rhi = ah;
   if (cnt === 0) return a;
-  const old = computeArith(c);
+  // Rotates keep the other arithmetic flags; SHL/SHR/SAR only AF (undefined, kept as it was).
+  const old = ext >= 4 ? getAF(c) : computeArith(c);
   let lo = a;
   let hi = ah;
   let cf = 0;

@@ -127,6 +127,14 @@ export function getCF(c: Cpu): number {
   return computeArith(c) & CF;
 }
 
+/** AF alone (shifts keep it): no need to compute the other five. */
+export function getAF(c: Cpu): number {
+  const op = c.flOp;
+  if (op === FL_EAGER) return c.flags & AF;
+  if (op === FL_LOGIC) return 0;
+  return (c.flA ^ c.flB ^ c.flRes) & AF;
+}
+
 export function getZF(c: Cpu): boolean {
   const op = c.flOp;
   if (op === FL_EAGER) return (c.flags & ZF) !== 0;
@@ -171,6 +179,20 @@ export function cond(c: Cpu, cc: number): boolean {
       case 3: r2 = (a << sh) >>> 0 <= (b << sh) >>> 0; break; // BE
       case 6: r2 = (a << sh) < (b << sh); break; // L
       case 7: r2 = (a << sh) <= (b << sh); break; // LE
+      default: return condSlow(c, cc);
+    }
+    return (cc & 1) ? !r2 : r2;
+  }
+  if (op === FL_SUB) {
+    // 64-bit compare/subtract: decide from the operand halves.
+    const ah = c.flAH, bh = c.flBH;
+    const al = c.flA >>> 0, bl = c.flB >>> 0;
+    let r2: boolean;
+    switch (cc >> 1) {
+      case 1: r2 = ah === bh ? al < bl : ah >>> 0 < bh >>> 0; break; // B
+      case 3: r2 = ah === bh ? al <= bl : ah >>> 0 < bh >>> 0; break; // BE
+      case 6: r2 = ah === bh ? al < bl : ah < bh; break; // L
+      case 7: r2 = ah === bh ? al <= bl : ah < bh; break; // LE
       default: return condSlow(c, cc);
     }
     return (cc & 1) ? !r2 : r2;
