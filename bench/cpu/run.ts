@@ -3,11 +3,12 @@
 // compiler. Prints guest MIPS and slowdown for each, cold (first run in the process) and warm.
 // Run: npx tsx bench/cpu/run.ts [rounds]
 //
-// Default 20 rounds (139M guest instructions, about 6.95M a round): the interpreter then runs
-// for a few seconds per pass (about 2.5 s at 55 MIPS), so its figures measure the emulator.
-// With 3 rounds (20.5M instructions, under half a second) the "cold" pass was mostly V8
-// compiling the emulator itself, a fixed cost of roughly 0.3 s of CPU that has nothing to do
-// with guest speed. Cold is still the first pass in the process, start-up included.
+// Default 30 rounds (209M guest instructions, about 7M a round): the interpreter then runs
+// for a few seconds per pass (about 3 s at 70 MIPS), so its figures measure the emulator.
+// With the old default of 3 rounds (20.5M instructions, a third of a second) the "cold" pass
+// was mostly V8 compiling the emulator itself, a fixed cost of a few tenths of a second of
+// CPU that has nothing to do with guest speed. Cold is still the first pass in the process,
+// start-up included; warm is a second pass on a fresh CPU.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,7 +22,7 @@ import { jitStats } from '../../src-core/engine/cpu/jit/compile.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(resolve(here, '../..'), '.cache', 'cpu-bench');
 mkdirSync(out, { recursive: true });
-const rounds = Number(process.argv[2] ?? 20);
+const rounds = Number(process.argv[2] ?? 30);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds must be a positive integer, got ${process.argv[2]}`);
 
 function sh(cmd: string, args: string[]): string {

@@ -160,8 +160,11 @@ function fetchInstrAt(c: Cpu): Instr {
       while (k < len && ram[at + k] === b[k]) k++;
       if (k === len) return hit;
     }
-    // Decode; cache only instructions wholly inside this RAM page.
+    // Decode; cache only instructions wholly inside this RAM page. The record is untagged
+    // first: a fetch fault part-way through decoding must not leave it half-rewritten under
+    // its old tag (and old handler).
     const fresh = hit ?? new Instr();
+    fresh.phys = -1;
     decode(fresh, fetchByteAt(c, lin), c.codeMode);
     if (po + fresh.len <= 4096) {
       fresh.bytes.set(ram.subarray(at, at + fresh.len));
