@@ -41,9 +41,10 @@ export function runLoop(c: Cpu, budget: number): number {
           else if (prev.next2Rip === c.rip && prev.next2Epoch === c.epoch) { b = prev.next2; phys = prev.next2Phys; }
           if (b !== null && b.phys === phys) {
             // Compiled code checks its own bytes (it returns -1 when they changed); it runs
-            // only when the budget allows the whole block, else the block loop below runs its
-            // instructions and they must be checked here.
-            if (b.jit !== null && n + b.n <= budget) blk = b;
+            // only when the budget allows the whole block and no interrupt check is pending
+            // (see below), else the block loop below runs its instructions and they must be
+            // checked here.
+            if (b.jit !== null && n + b.n <= budget && !c.intCheck) blk = b;
             else {
               const w = b.words;
               const r = c.ram32;
@@ -78,7 +79,11 @@ export function runLoop(c: Cpu, budget: number): number {
           // Hot blocks are compiled (jit/compile.ts) and then run as one function call.
           if (blk.jit === null && c.jitThreshold > 0 && ++blk.hits >= c.jitThreshold && !compileBlock(c, blk)) blk.hits = -0x40000000;
           const fn = blk.jit;
-          if (fn !== null && n + blk.n <= budget) {
+          // With an interrupt check pending at entry (the instruction after STI or MOV SS,
+          // whose shadow has just ended) the block loop runs exactly one instruction before
+          // the interrupt is taken; compiled code would run on through register-only
+          // instructions, so it runs only when nothing is pending.
+          if (fn !== null && n + blk.n <= budget && !c.intCheck) {
             inJit = true;
             const done = fn(c);
             inJit = false;

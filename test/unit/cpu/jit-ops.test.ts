@@ -93,6 +93,8 @@ describe('block compiler: shifts and rotates by a constant', () => {
       if (n < 33) forms.push([0xc1, 0xc0 | (ext << 3), n]); // 32-bit eax
     }
     forms.push([0x48, 0xd1, 0xc0 | (ext << 3)], [0xd1, 0xc0 | (ext << 3)]);
+    // Count in CL (rcx holds a different value per case): never a constant.
+    forms.push([0x48, 0xd3, 0xc0 | (ext << 3)], [0xd3, 0xc0 | (ext << 3)]);
   }
   it('computes the value with flags dead (overwritten) and live (read by PUSHFQ)', () => {
     // Dead: the next register-only instruction rewrites all flags; a MOV in between keeps

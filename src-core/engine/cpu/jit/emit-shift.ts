@@ -49,7 +49,7 @@ function value64(ext: number, n: number): string | null {
 export function emitShiftConst(x: EmitCtx): string | null {
   const ins = x.ins;
   const op = ins.op;
-  if (!flagsDead || op === 0xc0 || op === 0xd0) return null;
+  if (!flagsDead || (op !== 0xc1 && op !== 0xd1)) return null; // D2/D3 count in CL
   const size = ins.osize;
   if (size !== 32 && size !== 64) return null;
   const n = (op === 0xc1 ? ins.imm & 0xff : 1) & (size === 64 ? 63 : 31);
