@@ -13,7 +13,15 @@ import type { F80 } from './float80/core.ts';
 import { Cls, DBL, Flags, classify } from './float80/core.ts';
 import { fromIeee } from './float80/convert.ts';
 import { EX_MF, CR0_NE } from './constants.ts';
-import { EV_FREEZE } from './system/interrupts.ts';
+
+/**
+ * Pseudo-vector for c.fault(): the instruction does not run and nothing is delivered; RIP
+ * stays at it (system/interrupts.ts deliverPending). An x87 instruction frozen by a pending
+ * exception with CR0.NE clear uses it, having marked the CPU halted until an interrupt.
+ * (Defined here, not in interrupts.ts: this module must not import the interrupt code, which
+ * imports the x87 files that need this one's constants while it loads.)
+ */
+export const EV_FREEZE = -2;
 
 /** The board's side of the x87 error pins (devices/fpu-error.ts implements it). */
 export interface FerrPins {

@@ -13,6 +13,7 @@ import { loadCodeSegment, nullInaccessibleSegments } from './far.ts';
 import { pop, push } from '../operands.ts';
 import { taskGateInterrupt, taskReturn } from './task-switch.ts';
 import { stackRoom, tssStack } from './call-gate.ts';
+import { EV_FREEZE } from '../fpu.ts';
 
 export type EventKind = 'fault' | 'trap' | 'ext' | 'int' | 'int3' | 'int1' | 'nmi';
 
@@ -37,19 +38,12 @@ export function checkInterrupts(c: Cpu): void {
   }
 }
 
-/**
- * Pseudo-vector for c.fault(): the instruction does not run and nothing is delivered; RIP
- * stays at it. An x87 instruction frozen by a pending exception with CR0.NE clear uses it
- * (Fpu.checkPending), having marked the CPU halted until an interrupt.
- */
-export const EV_FREEZE = -2;
-
 /** Deliver the exception recorded by c.fault() (restarting the faulting instruction). */
 export function deliverPending(c: Cpu): void {
   const vec = c.exVec;
   const code = c.exCode;
   c.rip = c.ip0;
-  if (vec === EV_FREEZE) return;
+  if (vec === EV_FREEZE) return; // a frozen x87 instruction: nothing to deliver
   guarded(c, vec, HAS_CODE.has(vec) ? (code < 0 ? 0 : code) : -1, 'fault');
 }
 
