@@ -4,7 +4,7 @@
 // float80/ (a soft-float with BigInt significands).
 //
 // The last non-control instruction's pointers (FIP/FCS, FDP/FDS) and opcode (FOP) are kept
-// as hardware does (fpu-exec.ts records them, fpu-env.ts and fxsave.ts store and load them).
+// as hardware does (fpu-pointers.ts records them, fpu-env.ts and fxsave.ts store and load them).
 // With CR0.NE clear, a pending unmasked exception is reported the PC way: FERR# to the board
 // (devices/fpu-error.ts), which raises IRQ 13 and may answer with IGNNE#.
 import type { DeviceState } from '../device.ts';
