@@ -279,6 +279,10 @@ export const TEMPLATES: Template[] = (() => {
     // ignores the prefix and AMD truncates RIP to 16 bits (see coverage-exclusions.ts).
     const branch = /^(j|call|ret|loop)/.test(tp.name);
     tp.rexw = true;
+    // F3 RET ("rep ret", common in AMD-tuned code) and F2 branches (MPX's BND prefix in PLTs)
+    // run as plain branches. Not LOOPE/LOOPNE: on the AMD host F3 makes either one loop while
+    // ZF = 1 and F2 while ZF = 0 (undocumented; Hangar ignores the prefix).
+    if (branch && tp.op[0] !== 0xe0 && tp.op[0] !== 0xe1) tp.rep = true;
     if (!tp.sse && !branch && tp.mandatory === undefined && tp.reps === undefined) tp.p66 = true;
     if (tp.op[0] === 0x0f && !tp.sse && !tp.mmx && tp.mandatory === undefined && !tp.rep && tp.reps === undefined) {
       tp.rep = true;
