@@ -215,4 +215,24 @@ describe('x87 pointers in real mode', () => {
     expect([3, 4, 5, 6].map((i) => u16(bus, 0x20500 + i * 2))).toEqual([0x4321, 0x5123, 0xabcd, 0x9000]);
     expect([cpu.fpu.fip, cpu.fpu.fcs, cpu.fpu.fdp, cpu.fpu.fds, cpu.fpu.fop]).toEqual([0x54321, 0, 0x9abcd, 0, 0x123]);
   });
+
+  it('uses the real-mode layout in virtual-8086 mode', () => {
+    const m = new Machine32();
+    const push32 = (v: number): number[] => [0x68, ...le(v, 4)];
+    // IRETD from ring 0 into v86: EIP, CS, EFLAGS (VM, IOPL 0), ESP, SS, ES, DS, FS, GS.
+    m.load(KCODE32, [...push32(0), ...push32(0), ...push32(0x6000), ...push32(0), ...push32(0x0800), ...push32(0x1000),
+      ...push32(0x20002), ...push32(0x5000), ...push32(0x0100), 0xcf]);
+    const p = prog([
+      [0xdb, 0xe3], // fninit
+      [0xdd, 0x06, ...le(0x10, 2)], // fld qword [0x10]
+      [0xd9, 0xe0], // fchs
+      [0xd9, 0x36, ...le(0x200, 2)], // fnstenv [0x200]
+      [0xf4], // hlt: #GP to the ring-0 stub (IOPL 0)
+    ]);
+    m.load(0x50100, p.bytes);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(13);
+    const fip = 0x50100 + p.at[2]!;
+    expect([3, 4, 5, 6].map((i) => u16(m.bus, 0x60200 + i * 2))).toEqual([fip & 0xffff, ((fip >>> 4) & 0xf000) | 0x1e0, 0x0010, 0x6000]);
+  });
 });
