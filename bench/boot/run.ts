@@ -5,7 +5,8 @@
 //   - `qemu-system-x86_64 -M pc` with TCG (no KVM) and the bzImage,
 // all with the guest kit's kernel, initramfs, command line and memory. Prints each time, the
 // ratios against QEMU, and the host load average before and after (timings on a busy host are
-// not comparable).
+// not comparable). For Hangar it also prints the CPU time the process used up to the marker
+// (from /proc): a wall time well above it means the host was busy, not that Hangar was slow.
 //
 // Every child is spawned directly (no shell, no npx) so that the timeout and the end of a run
 // kill exactly that process by its pid, and the benchmark waits until it is gone.
@@ -13,6 +14,7 @@
 // Usage: npx tsx bench/boot/run.ts [--timeout-min N] [--bzimage-timeout-min N] [--runs N]
 //                                  [--no-bzimage] [--no-vmlinux]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +36,25 @@ function load(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
+/** CPU seconds (user + system) process `pid` has used, from /proc; undefined off Linux. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+interface Timing { ms: number; cpuS?: number }
+
 /**
  * Spawn `hangar run` and time process start -> marker. The child is killed by its pid once the
  * marker shows (or on timeout / early exit) and reaped before this resolves or rejects.
  */
-function timeHangar(kernel: string, initrd: string, timeoutMs: number): Promise<number> {
+function timeHangar(kernel: string, initrd: string, timeoutMs: number): Promise<Timing> {
   return new Promise((resolvePromise, reject) => {
     const start = performance.now();
     const child = spawn(process.execPath, [
@@ -64,7 +80,8 @@ function timeHangar(kernel: string, initrd: string, timeoutMs: number): Promise<
       out += b.toString('latin1');
       if (out.includes(READY_MARKER)) {
         const ms = performance.now() - start;
-        settle(() => resolvePromise(ms));
+        const cpuS = child.pid !== undefined ? cpuSeconds(child.pid) : undefined;
+        settle(() => resolvePromise({ ms, cpuS }));
       }
     });
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
@@ -77,7 +94,7 @@ function timeHangar(kernel: string, initrd: string, timeoutMs: number): Promise<
   });
 }
 
-interface Row { what: string; ms?: number; error?: string }
+interface Row { what: string; ms?: number; cpuS?: number; error?: string }
 
 async function main(): Promise<void> {
   const timeoutMs = Number(arg('--timeout-min') ?? 30) * 60_000;
@@ -88,11 +105,12 @@ async function main(): Promise<void> {
   console.log(`kernel ${kit.kernelVersion}, busybox ${kit.busyboxVersion}, ${MEMORY_MIB} MiB, append "${APPEND}"`);
   console.log(`load average at start: ${load()}`);
   const rows: Row[] = [];
-  const measure = async (what: string, fn: () => Promise<number>) => {
+  const measure = async (what: string, fn: () => Promise<Timing>) => {
     try {
-      const ms = await fn();
-      rows.push({ what, ms });
-      console.log(`${what}: ${(ms / 1000).toFixed(2)} s   (load ${load()})`);
+      const { ms, cpuS } = await fn();
+      rows.push({ what, ms, cpuS });
+      const cpu = cpuS !== undefined ? `, process CPU ${cpuS.toFixed(1)} s` : '';
+      console.log(`${what}: ${(ms / 1000).toFixed(2)} s${cpu}   (load ${load()})`);
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       rows.push({ what, error });
@@ -101,7 +119,7 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < runs; i++) {
     await measure('qemu-system-x86_64 -M pc, TCG (bzImage)', async () =>
-      (await timeQemuToMarker({ kernel: kit.kernel, initrd: kit.initramfs, append: APPEND, memoryMiB: MEMORY_MIB, timeoutMs: 300_000 })).ms);
+      ({ ms: (await timeQemuToMarker({ kernel: kit.kernel, initrd: kit.initramfs, append: APPEND, memoryMiB: MEMORY_MIB, timeoutMs: 300_000 })).ms }));
   }
   if (!process.argv.includes('--no-vmlinux')) {
     for (let i = 0; i < runs; i++) await measure('hangar run (vmlinux)', () => timeHangar(vmlinux, kit.initramfs, timeoutMs));
