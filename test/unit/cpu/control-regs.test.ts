@@ -41,6 +41,14 @@ describe('MOV to CR0, CR4 and CR8 in 64-bit mode', () => {
     expect(both.cpu.cr0 >>> 29).toBe(0b111); // PG, CD, NW
   });
 
+  it('MOV from CR0 zero-extends (CR0.PG is bit 31): writing the value back works', () => {
+    // Linux's native_write_cr0(read_cr0() | X) depends on it.
+    const m = run([...MOV_RAX_CR0, 0x48, 0x89, 0xc3, ...MOV_CR0_RAX]); // mov rax, cr0; mov rbx, rax; mov cr0, rax
+    expect(m.stoppedVector()).toBe(-1);
+    expect(m.reg(3)).toBe(BigInt(m.cpu.cr0 >>> 0));
+    expect(m.reg(3) >> 31n).toBe(1n);
+  });
+
   it('CR4: a bit above 31 is #GP(0)', () => {
     const m = run([...MOV_RAX_CR4, ...BTS_RAX_32, ...MOV_CR4_RAX]);
     expectGp(m, 8);

@@ -262,7 +262,7 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
   }
   let v: number;
   switch (n) {
-    case 0: v = c.cr0; break;
+    case 0: v = c.cr0 >>> 0; break; // held as a signed 32-bit value: no sign extension
     case 2: v = c.cr2; break;
     case 3: v = c.cr3; break;
     case 4: v = c.cr4; break;
