@@ -58,4 +58,20 @@ describe('block compiler', () => {
     // The first call ran the compiled B with the old immediate, the second the rewritten one.
     expect(m.reg(2)).toBe(0x33333333n);
   });
+
+  it('takes an interrupt after the one instruction that follows STI, as the interpreter does', () => {
+    const out: unknown[] = [];
+    for (const threshold of [0, 1]) {
+      const m = machine(threshold);
+      let pending = true;
+      m.cpu.setInterruptSource({ hasInterrupt: () => pending, acknowledge: () => { pending = false; return 0x40; } });
+      // sti; nop; inc rax; inc rbx; hlt: the block after STI is compiled on first use.
+      m.load(KCODE, [0xfb, 0x90, 0x48, 0xff, 0xc0, 0x48, 0xff, 0xc3, 0xf4]);
+      m.runToHalt();
+      expect(m.stoppedVector()).toBe(0x40);
+      expect(m.frame(0)).toBe(BigInt(KCODE + 2)); // the interrupted instruction: inc rax
+      out.push([m.reg(0), m.reg(3), m.cpu.instructionCount]);
+    }
+    expect(out[1]).toEqual(out[0]);
+  });
 });
