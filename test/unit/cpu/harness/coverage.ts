@@ -1,6 +1,6 @@
 // Which encodings Hangar implements, found by probing: every opcode of the one-byte, 0F, 0F38
-// and 0F3A maps, under each prefix that selects or sizes an instruction (none/66/REX.W on the
-// one-byte map; none/66/F3/F2 with and without REX.W on the 0F maps, where 66/F3/F2 are
+// and 0F3A maps, under each prefix that selects or sizes an instruction (none/66/F3/F2/REX.W
+// on the one-byte map; none/66/F3/F2 with and without REX.W on the 0F maps, where 66/F3/F2 are
 // mandatory prefixes), and for opcodes with a ModRM byte each memory form /0-/7 and each of
 // the 64 register forms. An encoding that does not raise #UD is implemented. Whether the
 // opcode has a ModRM byte comes from the decoder itself, so nothing here lists opcodes.
@@ -16,7 +16,7 @@ import { x87Prefixable } from './gen-x87.ts';
 
 /** Prefix variants: legacy prefix byte (0: none) and REX.W. */
 type Variant = [number, boolean];
-const ONE_BYTE_VARIANTS: Variant[] = [[0, false], [0x66, false], [0, true]];
+const ONE_BYTE_VARIANTS: Variant[] = [[0, false], [0x66, false], [0xf3, false], [0xf2, false], [0, true]];
 const OF_VARIANTS: Variant[] = [[0, false], [0x66, false], [0xf3, false], [0xf2, false], [0, true], [0x66, true], [0xf3, true], [0xf2, true]];
 /** One-byte opcodes that are prefixes or escapes, not instructions. */
 const NOT_OPCODES = new Set([0x0f, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3, ...Array.from({ length: 16 }, (_, i) => 0x40 + i)]);
@@ -78,7 +78,7 @@ export function probeImplemented(): ProbeResult {
 export function inProbeSpace(key: string): boolean {
   const [op, prefix, w] = key.split(' ') as [string, string, string];
   if (op.startsWith('0f')) return true;
-  return prefix === '--' || (prefix === '66' && w === 'W0');
+  return prefix === '--' || w === 'W0';
 }
 
 /** Every unit a template can generate (gen.ts generate()). */
@@ -110,7 +110,7 @@ export function x87Units(f: X87Form): string[] {
   const opLen = b[0] === 0x0f ? 2 : 1;
   const op = b.slice(0, opLen);
   const m = b[opLen];
-  const variants: [number, boolean][] = x87Prefixable(f) ? [[0, false], [0x66, false], [0, true], [0x66, true]] : [[prefix, w]];
+  const variants: [number, boolean][] = x87Prefixable(f) ? [[0, false], [0x66, false], [0, true], [0x66, true], [0xf3, false], [0xf2, false]] : [[prefix, w]];
   const parts = m === undefined ? [''] : m < 0xc0 ? [`m${(m >> 3) & 7}`]
     : Array.from({ length: f.sti ? 8 : 1 }, (_, i) => `r${h2(m + i)}`);
   return variants.flatMap(([p, vw]) => parts.map((part) => unitKey(op, p, vw, part)));

@@ -115,7 +115,7 @@ export const X87_FORMS: X87Form[] = (() => {
   return F;
 })();
 
-/** D8-DF forms also run with 66 and REX.W prefixes. */
+/** D8-DF forms also run with 66, REX.W, F2 and F3 prefixes. */
 export function x87Prefixable(f: X87Form): boolean {
   return f.bytes[0]! >= 0xd8 && f.bytes[0]! <= 0xdf;
 }
@@ -282,12 +282,13 @@ function x87State(r: Rng, form: X87Form): X87State {
 export function generateX87(r: Rng, form: X87Form): DiffCase {
   const bytes = form.bytes.slice();
   if (form.sti) bytes[bytes.length - 1]! += r.int(8);
-  // 66 (16-bit environment and save images) and REX.W (ignored) on the D8-DF forms.
+  // 66 (16-bit environment and save images), REX.W and F2/F3 (ignored) on the D8-DF forms.
   if (x87Prefixable(form)) {
-    const k = r.int(8);
+    const k = r.int(10);
     if (k === 0) bytes.unshift(0x66);
     else if (k === 1) bytes.unshift(0x48);
     else if (k === 2) bytes.unshift(0x66, 0x48);
+    else if (k === 3) bytes.unshift(r.bool() ? 0xf3 : 0xf2);
   }
   const gpr: bigint[] = [];
   for (let i = 0; i < 16; i++) gpr.push(BigInt(r.next()));

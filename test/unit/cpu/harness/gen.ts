@@ -283,6 +283,8 @@ export const TEMPLATES: Template[] = (() => {
     // run as plain branches. Not LOOPE/LOOPNE: on the AMD host F3 makes either one loop while
     // ZF = 1 and F2 while ZF = 0 (undocumented; Hangar ignores the prefix).
     if (branch && tp.op[0] !== 0xe0 && tp.op[0] !== 0xe1) tp.rep = true;
+    // One-byte integer instructions ignore F2/F3 (with LOCK: the XACQUIRE/XRELEASE hints).
+    if (tp.op[0] !== 0x0f && !branch && !tp.rep && tp.reps === undefined) tp.rep = true;
     if (!tp.sse && !branch && tp.mandatory === undefined && tp.reps === undefined) tp.p66 = true;
     if (tp.op[0] === 0x0f && !tp.sse && !tp.mmx && tp.mandatory === undefined && !tp.rep && tp.reps === undefined) {
       tp.rep = true;
