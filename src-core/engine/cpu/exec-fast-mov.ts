@@ -5,7 +5,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { EX_GP } from './constants.ts';
-import { cond } from './flags.ts';
+import { cond, getZF } from './flags.ts';
 import { shift } from './alu.ts';
 import { imul3, incDec } from './exec-arith.ts';
 import { getReg8, lin64, lin64h, setReg8 } from './operands.ts';
@@ -235,6 +235,11 @@ export function jmpRel(c: Cpu, ins: Instr): void {
 /** Jcc rel8/rel32 (70-7F, 0F 80-8F: the condition is the opcode's low nibble). */
 export function jccRel(c: Cpu, ins: Instr): void {
   if (cond(c, ins.op & 15)) jump(c, c.rip + ins.imm);
+}
+
+/** JE/JNE: the zero test alone (the commonest conditions; cond() would test for them first). */
+export function jccZ(c: Cpu, ins: Instr): void {
+  if (getZF(c) !== ((ins.op & 1) !== 0)) jump(c, c.rip + ins.imm);
 }
 
 export function callRel(c: Cpu, ins: Instr): void {

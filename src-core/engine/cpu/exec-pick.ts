@@ -10,7 +10,7 @@ import {
 } from './exec-fast-alu.ts';
 import { alu8MI, alu8MR, alu8RI, alu8RM, alu8RR, mov8RI, mov8RR } from './exec-fast-byte.ts';
 import {
-  callInd, callRel, cmov, imulRI, imulRR, incDecR, jccRel, jmpInd, jmpRel, lea32, lea64,
+  callInd, callRel, cmov, imulRI, imulRR, incDecR, jccRel, jccZ, jmpInd, jmpRel, lea32, lea64,
   movLoad32, movLoad64, movLoad8, movRI32, movRI64, movRI64sx, movRR32, movRR64, movStore32, movStore64, movStore8,
   movStoreImm32, movStoreImm64, movStoreImm8, movsx16M, movsx16R, movsx8M, movsx8R, movsxdM, movsxdR,
   movzx16M, movzx16R, movzx8M, movzx8R, nop, popR, pushI, pushR, ret, setcc, shiftM, shiftR,
@@ -154,7 +154,7 @@ function pick64(ins: Instr): Handler | null {
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
     case 0x180: case 0x181: case 0x182: case 0x183: case 0x184: case 0x185: case 0x186: case 0x187:
     case 0x188: case 0x189: case 0x18a: case 0x18b: case 0x18c: case 0x18d: case 0x18e: case 0x18f:
-      return jccRel;
+      return (op & 15) >> 1 === 2 ? jccZ : jccRel;
     case 0xe9: case 0xeb: return jmpRel;
     case 0xe8: return callRel;
     case 0xc3: return ret;
