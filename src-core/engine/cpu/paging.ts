@@ -4,7 +4,7 @@
 // grants write access once the dirty bit is set.
 import type { Cpu } from './cpu.ts';
 import {
-  CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_NXE, EX_PF, PF_I, PF_P, PF_U, PF_W, TWO32,
+  CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_NXE, EX_PF, PF_I, PF_P, PF_RSVD, PF_U, PF_W, TWO32,
 } from './constants.ts';
 
 export const ACC_WRITE = 1;
@@ -29,8 +29,23 @@ function writePhys32(c: Cpu, addr: number, v: number): void {
   c.bus.write32(addr, v >>> 0);
 }
 
-function pageFault(c: Cpu, lin: number, acc: number, present: boolean): never {
+/*
+ * Reserved bits (SDM 4.3-4.5, with MAXPHYADDR = 40 as CPUID 0x80000008 reports): a present
+ * entry with one set is #PF with P and RSVD. High dword masks: PAE entries reserve bits 62:40,
+ * 4-level ones 51:40 (62:52 are ignored there); bit 63 is reserved without EFER.NXE. Large
+ * pages reserve the frame bits below their size except PAT (bit 12): 20:13 for 2 MiB, 29:13
+ * for 1 GiB; a 32-bit 4 MiB page reserves bit 21 (bits 20:13 are PSE-36 address bits). A PML4
+ * entry has no PS bit. (PAE PDPTEs are not checked: hardware checks them on MOV CR3.)
+ */
+const RSVD_HI_PAE = 0x7fffff00;
+const RSVD_HI_4LEVEL = 0x000fff00;
+const RSVD_LO_2M = 0x1fe000;
+const RSVD_LO_1G = 0x3fffe000;
+const RSVD_LO_4M = 0x200000;
+
+function pageFault(c: Cpu, lin: number, acc: number, present: boolean, rsvd = false): never {
   let code = present ? PF_P : 0;
+  if (rsvd) code |= PF_RSVD;
   if (acc & ACC_WRITE) code |= PF_W;
   if (acc & ACC_USER) code |= PF_U;
   // I/D is reported only where NX exists: PAE or 4-level paging with EFER.NXE (SDM 4.7).
@@ -75,6 +90,7 @@ export function translate(c: Cpu, lin: number, acc: number): number {
     if (!(pde & 2)) allW = false;
     if (!(pde & 4)) allU = false;
     if ((pde & 0x80) && (c.cr4 & CR4_PSE)) {
+      if (pde & RSVD_LO_4M) pageFault(c, lin, acc, true, true);
       large = true;
       largeSpan = 1024;
       entAddr = pdeA;
@@ -94,6 +110,7 @@ export function translate(c: Cpu, lin: number, acc: number): number {
     }
   } else {
     const nxe = (c.efer & EFER_NXE) !== 0;
+    const rsvdHi = (c.efer & EFER_LMA) ? RSVD_HI_4LEVEL : RSVD_HI_PAE;
     let tableBase: number;
     let level: number;
     if (c.efer & EFER_LMA) {
@@ -120,6 +137,10 @@ export function translate(c: Cpu, lin: number, acc: number): number {
       const lo = readPhys32(c, ea);
       const hi = readPhys32(c, ea + 4);
       if (!(lo & 1)) pageFault(c, lin, acc, false);
+      if ((hi & rsvdHi) || (hi < 0 && !nxe) || (level === 4 && (lo & 0x80)) ||
+        ((lo & 0x80) && ((level === 2 && (lo & RSVD_LO_2M)) || (level === 3 && (lo & RSVD_LO_1G))))) {
+        pageFault(c, lin, acc, true, true);
+      }
       if (!(lo & 2)) allW = false;
       if (!(lo & 4)) allU = false;
       if (nxe && hi < 0) nx = true;

@@ -1,8 +1,8 @@
 # Long-mode system cases run by QEMU (multiboot, then into 64-bit mode) and by Hangar's CPU
 # (long-qemu.test.ts), observations written as dwords to port 0xE9: accessed and dirty bits
 # on all four paging levels and in 1 GiB and 2 MiB pages, NX in a PML4 entry, U/S in a PDPTE,
-# LAR/LSL on IA-32e system descriptors, and SYSCALL from compatibility mode through CSTAR with
-# SYSRET back to it. The GDT follows Linux's layout (kernel CS 0x10, DS 0x18, user CS32 0x23,
+# LAR/LSL on IA-32e system descriptors, SYSCALL from compatibility mode through CSTAR with
+# SYSRET back to it, and reserved bits in paging entries. The GDT follows Linux's layout (kernel CS 0x10, DS 0x18, user CS32 0x23,
 # DS 0x2B, CS64 0x33).
 	.code32
 	.text
@@ -196,6 +196,29 @@ user_compat:
 	int $0x30
 	.code64
 c5:
+	# ---- reserved bits: #PF(P|RSVD) for bit 40 in a PTE and PS in a PML4E; bit 52 is ignored ----
+	mov $0x18, %ax
+	mov %ax, %ss
+	movl $pd2 + 7, pdpt2
+	movl $1 << 8, pt2 + 4			# bit 40
+	mov %cr3, %rax
+	mov %rax, %cr3
+	movl $c6, resume
+	mov $0x8000000000, %rsi
+	mov (%rsi), %eax
+c6:	mov pt2, %eax; and $0xfff, %eax; call putd
+	movl $0, pt2 + 4
+	orl $0x80, pml4 + 8			# PS in the PML4E
+	mov %cr3, %rax
+	mov %rax, %cr3
+	movl $c7, resume
+	movl $1, (%rsi)
+c7:	andl $~0x80, pml4 + 8
+	movl $1 << 20, pt2 + 4			# bit 52: ignored in 4-level paging
+	mov %cr3, %rax
+	mov %rax, %cr3
+	mov (%rsi), %eax
+	call putd
 	mov $0xc7c7c7c7, %eax
 	call putd
 	mov $0, %eax

@@ -432,6 +432,85 @@ describe('4-level paging: permissions from the upper levels', () => {
   });
 });
 
+describe('reserved bits: #PF with P and RSVD', () => {
+  // Linear 512 GiB through PML4E 1 -> 0x300000 -> 0x301000 -> 0x302000 -> physical 0x50000;
+  // `edit` changes one level's entry (0 = PML4E ... 3 = PTE) before the access.
+  const HIGH = 0x8000000000;
+  const AT = [0x1000 + 8, 0x300000, 0x301000, 0x302000];
+  const NEXT = [0x300000, 0x301000, 0x302000, 0x50000];
+  const MOV_RAX = (v: number): number[] => [0x48, 0xb8, ...le(v, 8)];
+  function access(edit: (e: bigint[]) => void, code: number[], setup?: (m: Machine64) => void): Machine64 {
+    const m = new Machine64();
+    const e = NEXT.map((n) => BigInt(n | P | W | U));
+    edit(e);
+    e.forEach((v, i) => m.w64(AT[i]!, v));
+    setup?.(m);
+    m.load(KCODE64, [...MOV_RAX(HIGH + 0x10), ...code, 0xf4]);
+    m.runToHalt();
+    return m;
+  }
+  const READ = [0x8b, 0x18]; // mov ebx, [rax]
+  const WRITE = [0x89, 0x18]; // mov [rax], ebx
+  const JMP = [0xff, 0xe0]; // jmp rax
+
+  it.each([
+    ['a physical address bit above MAXPHYADDR (40) in the PTE', 3, 1n << 40n],
+    ['bit 51 in the PDE', 2, 1n << 51n],
+    ['PS in the PML4E', 0, 0x80n],
+    ['bit 13 in a 2 MiB PDE', 2, 0x80n | 0x2000n],
+    ['bit 29 in a 1 GiB PDPTE', 1, 0x80n | 0x20000000n],
+  ] as const)('4-level: %s', (_name, level, bits) => {
+    const m = access((e) => { e[level] = e[level]! | bits; }, READ);
+    expect(m.stoppedVector()).toBe(14);
+    expect(m.frame(0)).toBe(9n); // P | RSVD, supervisor read
+    expect(m.cpu.cr2).toBe(HIGH + 0x10);
+  });
+
+  it('4-level: the error code adds W, U and I/D as for any fault; bit 63 is reserved without EFER.NXE', () => {
+    const w = access((e) => { e[3] = e[3]! | (1n << 45n); }, WRITE);
+    expect(w.frame(0)).toBe(0xbn);
+    const x = access((e) => { e[3] = e[3]! | (1n << 45n); }, JMP);
+    expect(x.frame(0)).toBe(0x19n);
+    const nx = access((e) => { e[3] = e[3]! | (1n << 63n); }, READ, (m) => { m.cpu.efer &= ~0x800; });
+    expect(nx.stoppedVector()).toBe(14);
+    expect(nx.frame(0)).toBe(9n);
+  });
+
+  it('4-level: bits 62:52 are ignored, PAT (bit 12) is allowed in a 2 MiB page, and A is not set on a reserved entry', () => {
+    const ok = access((e) => { e[3] = e[3]! | (0x7ffn << 52n); }, READ);
+    expect(ok.stoppedVector()).toBe(-1);
+    expect(ok.reg(3)).toBe(BigInt(ok.bus.read32(0x50010)));
+    const pat = access((e) => { e[2] = BigInt(0x200000 | 0x1000 | 0x80 | P | W | U); }, READ);
+    expect(pat.stoppedVector()).toBe(-1);
+    expect(pat.reg(3)).toBe(BigInt(pat.bus.read32(0x200010)));
+    const bad = access((e) => { e[3] = e[3]! | (1n << 40n); }, READ);
+    expect(bad.r64(AT[3]!) & BigInt(A)).toBe(0n);
+    expect(bad.r64(AT[2]!) & BigInt(A)).toBe(BigInt(A)); // the levels above were used
+  });
+
+  it('PAE: bit 52 of a PTE is reserved (unlike 4-level paging)', () => {
+    const m = new Machine32();
+    tablesPae(m);
+    m.bus.write32(ptePae(0x60000) + 4, 1 << 20);
+    m.load(KCODE, [...pagingOn(PDPT, CR4_PAE), ...load(0x60004), ...HLT]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(14);
+    expect(m.frame(0)).toBe(9);
+    expect(m.cpu.cr2).toBe(0x60004);
+  });
+
+  it('32-bit paging: bit 21 of a 4 MiB PDE is reserved (bits 20:13 are PSE-36 address bits)', () => {
+    const m = new Machine32();
+    tables32(m);
+    m.bus.write32(pde32(0x800000), 0x200000 | PS | P | W);
+    m.load(KCODE, [...pagingOn(PD, CR4_PSE), ...store(0x800010, 1), ...HLT]);
+    m.runToHalt();
+    expect(m.stoppedVector()).toBe(14);
+    expect(m.frame(0)).toBe(0xb);
+    expect(m.cpu.cr2).toBe(0x800010);
+  });
+});
+
 describe('global pages (CR4.PGE)', () => {
   // Linear 0x400000 -> 0x41000 is global, 0x401000 -> 0x43000 is not. Mid-run the test points
   // them at 0x42000 and 0x44000, which hold other values.
