@@ -3,10 +3,15 @@
 // MASKMOVQ/MASKMOVDQU.
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
-import { EX_UD, TWO32 } from './constants.ts';
-import { memLin, readRM, setReg } from './operands.ts';
+import { EX_GP, EX_SS, EX_UD, SS, TWO32 } from './constants.ts';
+import { readRM, setReg } from './operands.ts';
+import { wideLin } from './system/mem-operand.ts';
 import { simdShiftImm } from './sse-int.ts';
 import { TMP, checkMmx, checkSse, mmxWrote, src128, srcMmx, srcWords, store128 } from './sse-operands.ts';
+
+const CANON = 140737488355328; // 2^47
+/** Linear addresses of MASKMOVQ/MASKMOVDQU's selected bytes, all checked before the stores. */
+const MASK_LIN = new Float64Array(16);
 
 /** The remaining integer SIMD opcodes: moves, shuffles, shifts by immediate, PMOVMSKB... */
 export function execSseInt(c: Cpu, ins: Instr): void {
@@ -38,8 +43,10 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       else if (mp === 0) { checkMmx(c); lo = mm[(ins.reg & 7) * 2]!; hi = mm[(ins.reg & 7) * 2 + 1]!; }
       else c.fault(EX_UD);
       if (ins.mod === 3) setReg(c, sz, ins.rm, 0, lo, hi);
-      else if (sz === 64) c.wr64(memLin(c, ins), lo, hi);
-      else c.wr32(memLin(c, ins), lo);
+      else {
+        const lin = wideLin(c, ins, sz / 8, true);
+        if (sz === 64) c.wr64(lin, lo, hi); else c.wr32(lin, lo);
+      }
       return;
     }
     case 0x16f: // MOVQ mm, mm/m64; MOVDQA (66); MOVDQU (F3)
@@ -53,7 +60,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
         checkMmx(c);
         const r = (ins.reg & 7) * 2;
         if (ins.mod === 3) { mm[(ins.rm & 7) * 2] = mm[r]!; mm[(ins.rm & 7) * 2 + 1] = mm[r + 1]!; mmxWrote(c, ins.rm); }
-        else c.wr64(memLin(c, ins), mm[r]!, mm[r + 1]!);
+        else c.wr64(wideLin(c, ins, 8, true), mm[r]!, mm[r + 1]!);
         return;
       }
       if (mp === 3) c.fault(EX_UD);
@@ -62,7 +69,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       return;
     case 0x1e7: // MOVNTQ / MOVNTDQ
       if (ins.mod === 3) c.fault(EX_UD);
-      if (mp === 0) { checkMmx(c); const r = (ins.reg & 7) * 2; c.wr64(memLin(c, ins), mm[r]!, mm[r + 1]!); return; }
+      if (mp === 0) { checkMmx(c); const r = (ins.reg & 7) * 2; c.wr64(wideLin(c, ins, 8, true), mm[r]!, mm[r + 1]!); return; }
       if (mp !== 1) c.fault(EX_UD);
       checkSse(c);
       store128(c, ins, ins.reg, true);
@@ -71,7 +78,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       if (mp === 1) {
         checkSse(c);
         if (ins.mod === 3) { const r = ins.rm * 4; x[r] = x[d]!; x[r + 1] = x[d + 1]!; x[r + 2] = 0; x[r + 3] = 0; }
-        else c.wr64(memLin(c, ins), x[d]!, x[d + 1]!);
+        else c.wr64(wideLin(c, ins, 8, true), x[d]!, x[d + 1]!);
         return;
       }
       if (ins.mod !== 3) c.fault(EX_UD);
@@ -144,7 +151,20 @@ export function execSseInt(c: Cpu, ins: Instr): void {
       const as = ins.asize;
       const base = as === 64 ? c.rh[7]! * TWO32 + (c.rl[7]! >>> 0) : as === 32 ? c.rl[7]! >>> 0 : c.rl[7]! & 0xffff;
       const seg = ins.seg >= 0 ? ins.seg : 3;
-      for (let i = 0; i < n; i++) if (msk[i]! & 0x80) c.wr8(c.segLin(seg, base + i), src[i]!);
+      // Every selected byte is checked (segment limit and type, canonical address, page
+      // writable) before any is stored, so a fault leaves memory alone. Masked-off bytes are
+      // not checked: the SDM leaves that to the implementation.
+      // Segment and canonical checks come before paging, as for any wide operand.
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        if (!(msk[i]! & 0x80)) continue;
+        const lin = c.segLin(seg, base + i, 1, true);
+        if (c.codeMode === 64 && (lin < -CANON || lin >= CANON)) c.fault(seg === SS ? EX_SS : EX_GP, 0);
+        MASK_LIN[k++] = lin;
+      }
+      for (let j = 0; j < k; j++) c.checkWritable(MASK_LIN[j]!);
+      k = 0;
+      for (let i = 0; i < n; i++) if (msk[i]! & 0x80) c.wr8(MASK_LIN[k++]!, src[i]!);
       return;
     }
     default:

@@ -5,7 +5,8 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { CR0_TS, EX_NM, EX_UD, EX_XM } from './constants.ts';
-import { memLin, getReg, setReg, readRM } from './operands.ts';
+import { getReg, setReg, readRM } from './operands.ts';
+import { wideLin } from './system/mem-operand.ts';
 import { rcp12, rsqrt12 } from './sse-approx.ts';
 import { simdInt, SIMD_OPS } from './sse-int.ts';
 import { TMP16V, TMP8V, checkMmx, checkSse, mmxViews, mmxWrote, regViews, src128, srcMmx, srcWords, store128, xmmViews } from './sse-operands.ts';
@@ -47,7 +48,7 @@ function execSseOp(c: Cpu, ins: Instr): void {
   if (op >= 0x200) c.fault(EX_UD); // SSSE3/SSE4 maps are not advertised
   if (op === 0x177) { // EMMS (66/F3/F2 forms are undefined)
     if (ins.mp !== 0) c.fault(EX_UD);
-    if (c.cr0 & CR0_TS) c.fault(EX_NM);
+    checkMmx(c); // #UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception
     c.fpu.tag.fill(3);
     c.fpu.top = 0; // as on the host: EMMS also resets TOP
     return;
@@ -88,7 +89,7 @@ function execSseOp(c: Cpu, ins: Instr): void {
       if (op === 0x110) {
         if (ins.mod === 3) { x[d] = x[ins.rm * 4]!; if (words === 2) x[d + 1] = x[ins.rm * 4 + 1]!; }
         else {
-          const lin = memLin(c, ins);
+          const lin = wideLin(c, ins, words * 4, false);
           x[d] = c.rd32(lin);
           x[d + 1] = words === 2 ? c.rd32(lin + 4) : 0;
           x[d + 2] = 0; x[d + 3] = 0;
@@ -97,7 +98,7 @@ function execSseOp(c: Cpu, ins: Instr): void {
         const r = ins.rm * 4;
         x[r] = x[d]!; if (words === 2) x[r + 1] = x[d + 1]!;
       } else {
-        const lin = memLin(c, ins);
+        const lin = wideLin(c, ins, words * 4, true);
         if (words === 2) c.wr64(lin, x[d]!, x[d + 1]!); else c.wr32(lin, x[d]!);
       }
       return;
@@ -114,12 +115,12 @@ function execSseOp(c: Cpu, ins: Instr): void {
           if (high) { x[d + 2] = x[r]!; x[d + 3] = x[r + 1]!; } // MOVLHPS
           else { x[d] = x[r + 2]!; x[d + 1] = x[r + 3]!; } // MOVHLPS
         } else {
-          const lin = memLin(c, ins);
+          const lin = wideLin(c, ins, 8, false);
           x[d + o] = c.rd64(lin); x[d + o + 1] = c.mhi;
         }
       } else {
         if (ins.mod === 3) c.fault(EX_UD);
-        c.wr64(memLin(c, ins), x[d + o]!, x[d + o + 1]!);
+        c.wr64(wideLin(c, ins, 8, true), x[d + o]!, x[d + o + 1]!);
       }
       return;
     }
@@ -179,7 +180,9 @@ function execSseOp(c: Cpu, ins: Instr): void {
       if (ins.mod === 3 || mp !== 0) c.fault(EX_UD);
       const sz = ins.osize === 64 ? 64 : 32;
       const v = getReg(c, sz, ins.reg, 0);
-      if (sz === 64) c.wr64(memLin(c, ins), v, c.mhi); else c.wr32(memLin(c, ins), v);
+      const hi = c.mhi; // before the address calculation, which may use mhi
+      const lin = wideLin(c, ins, sz / 8, true);
+      if (sz === 64) c.wr64(lin, v, hi); else c.wr32(lin, v);
       return;
     }
     case 0x1c4: { // PINSRW
