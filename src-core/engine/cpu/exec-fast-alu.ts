@@ -8,6 +8,7 @@ import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { FL_ADD, FL_LOGIC, FL_SUB } from './flags.ts';
 import { lin64h } from './operands.ts';
+import { rd32h, rd64h, wr32h, wr64h } from './mem-halves.ts';
 
 /** 32-bit result of `aop` (no flags). */
 function res32(aop: number, a: number, b: number): number {
@@ -139,7 +140,7 @@ export function aluRM32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const d = ins.r1;
   const lo = lin64h(c, ins);
-  const b = c.rd32h(lo, c.eaHi);
+  const b = rd32h(c, lo, c.eaHi);
   const a = c.rl[d]!;
   const r = res32(aop, a, b);
   flags32(c, aop, a, b, r);
@@ -153,7 +154,7 @@ export function aluRM64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const d = ins.r1;
   const lo = lin64h(c, ins);
-  const b = c.rd64h(lo, c.eaHi);
+  const b = rd64h(c, lo, c.eaHi);
   const bh = c.mhi;
   const a = c.rl[d]!, ah = c.rh[d]!;
   const r = res64(c, aop, a, ah, b, bh);
@@ -172,10 +173,10 @@ export function aluMR32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const lo = lin64h(c, ins);
   const hi = c.eaHi;
-  const a = c.rd32h(lo, hi);
+  const a = rd32h(c, lo, hi);
   const b = c.rl[ins.r2]!;
   const r = res32(aop, a, b);
-  if (writes(aop)) c.wr32h(lo, hi, r);
+  if (writes(aop)) wr32h(c, lo, hi, r);
   flags32(c, aop, a, b, r);
 }
 
@@ -183,13 +184,13 @@ export function aluMR64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const lo = lin64h(c, ins);
   const hi = c.eaHi;
-  const a = c.rd64h(lo, hi);
+  const a = rd64h(c, lo, hi);
   const ah = c.mhi;
   const s = ins.r2;
   const b = c.rl[s]!, bh = c.rh[s]!;
   const r = res64(c, aop, a, ah, b, bh);
   const rh = c.rhi;
-  if (writes(aop)) c.wr64h(lo, hi, r, rh);
+  if (writes(aop)) wr64h(c, lo, hi, r, rh);
   flags64(c, aop, a, ah, b, bh, r, rh);
   c.rhi = rh;
 }
@@ -198,10 +199,10 @@ export function aluMI32(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const lo = lin64h(c, ins);
   const hi = c.eaHi;
-  const a = c.rd32h(lo, hi);
+  const a = rd32h(c, lo, hi);
   const b = ins.imm;
   const r = res32(aop, a, b);
-  if (writes(aop)) c.wr32h(lo, hi, r);
+  if (writes(aop)) wr32h(c, lo, hi, r);
   flags32(c, aop, a, b, r);
 }
 
@@ -209,12 +210,12 @@ export function aluMI64(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const lo = lin64h(c, ins);
   const hi = c.eaHi;
-  const a = c.rd64h(lo, hi);
+  const a = rd64h(c, lo, hi);
   const ah = c.mhi;
   const b = ins.imm, bh = b >> 31;
   const r = res64(c, aop, a, ah, b, bh);
   const rh = c.rhi;
-  if (writes(aop)) c.wr64h(lo, hi, r, rh);
+  if (writes(aop)) wr64h(c, lo, hi, r, rh);
   flags64(c, aop, a, ah, b, bh, r, rh);
   c.rhi = rh;
 }

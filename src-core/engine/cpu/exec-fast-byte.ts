@@ -7,6 +7,7 @@ import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { FL_ADD, FL_LOGIC, FL_SUB } from './flags.ts';
 import { getReg8, lin64h, setReg8 } from './operands.ts';
+import { rd8h, wr8h } from './mem-halves.ts';
 
 function res8(aop: number, a: number, b: number): number {
   switch (aop) {
@@ -50,7 +51,7 @@ export function alu8RI(c: Cpu, ins: Instr): void {
 /** r1 = r1 op [m]. */
 export function alu8RM(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
-  const b = c.rd8h(lin64h(c, ins), c.eaHi);
+  const b = rd8h(c, lin64h(c, ins), c.eaHi);
   const a = getReg8(c, ins.r1, ins.rex);
   const r = res8(aop, a, b);
   flags8(c, aop, a, b, r);
@@ -62,10 +63,10 @@ export function alu8MR(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const lo = lin64h(c, ins);
   const hi = c.eaHi;
-  const a = c.rd8h(lo, hi);
+  const a = rd8h(c, lo, hi);
   const b = getReg8(c, ins.r2, ins.rex);
   const r = res8(aop, a, b);
-  if (aop < 7) c.wr8h(lo, hi, r);
+  if (aop < 7) wr8h(c, lo, hi, r);
   flags8(c, aop, a, b, r);
 }
 
@@ -74,10 +75,10 @@ export function alu8MI(c: Cpu, ins: Instr): void {
   const aop = ins.aop;
   const lo = lin64h(c, ins);
   const hi = c.eaHi;
-  const a = c.rd8h(lo, hi);
+  const a = rd8h(c, lo, hi);
   const b = ins.imm & 0xff;
   const r = res8(aop, a, b);
-  if (aop < 7) c.wr8h(lo, hi, r);
+  if (aop < 7) wr8h(c, lo, hi, r);
   flags8(c, aop, a, b, r);
 }
 

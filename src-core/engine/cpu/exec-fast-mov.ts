@@ -9,6 +9,7 @@ import { cond, getZF } from './flags.ts';
 import { shift } from './alu.ts';
 import { imul3, incDec } from './exec-arith.ts';
 import { getReg8, lin64, lin64h, setReg8 } from './operands.ts';
+import { rd16h, rd32h, rd64h, rd8h, wr32h, wr64h, wr8h } from './mem-halves.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const CANON = 140737488355328; // 2^47
 
@@ -44,46 +45,46 @@ export function movRI64sx(c: Cpu, ins: Instr): void {
 
 export function movLoad32(c: Cpu, ins: Instr): void {
   const lo = lin64h(c, ins);
-  const v = c.rd32h(lo, c.eaHi);
+  const v = rd32h(c, lo, c.eaHi);
   c.rl[ins.r1] = v;
   c.rh[ins.r1] = 0;
 }
 
 export function movLoad64(c: Cpu, ins: Instr): void {
   const lo = lin64h(c, ins);
-  const v = c.rd64h(lo, c.eaHi);
+  const v = rd64h(c, lo, c.eaHi);
   c.rl[ins.r1] = v;
   c.rh[ins.r1] = c.mhi;
 }
 
 export function movLoad8(c: Cpu, ins: Instr): void {
-  setReg8(c, ins.reg, ins.rex, c.rd8h(lin64h(c, ins), c.eaHi));
+  setReg8(c, ins.reg, ins.rex, rd8h(c, lin64h(c, ins), c.eaHi));
 }
 
 export function movStore32(c: Cpu, ins: Instr): void {
   const lo = lin64h(c, ins);
-  c.wr32h(lo, c.eaHi, c.rl[ins.r2]!);
+  wr32h(c, lo, c.eaHi, c.rl[ins.r2]!);
 }
 
 export function movStore64(c: Cpu, ins: Instr): void {
   const lo = lin64h(c, ins);
-  c.wr64h(lo, c.eaHi, c.rl[ins.r2]!, c.rh[ins.r2]!);
+  wr64h(c, lo, c.eaHi, c.rl[ins.r2]!, c.rh[ins.r2]!);
 }
 
 export function movStore8(c: Cpu, ins: Instr): void {
-  c.wr8h(lin64h(c, ins), c.eaHi, getReg8(c, ins.reg, ins.rex));
+  wr8h(c, lin64h(c, ins), c.eaHi, getReg8(c, ins.reg, ins.rex));
 }
 
 export function movStoreImm8(c: Cpu, ins: Instr): void {
-  c.wr8h(lin64h(c, ins), c.eaHi, ins.imm);
+  wr8h(c, lin64h(c, ins), c.eaHi, ins.imm);
 }
 
 export function movStoreImm32(c: Cpu, ins: Instr): void {
-  c.wr32h(lin64h(c, ins), c.eaHi, ins.imm);
+  wr32h(c, lin64h(c, ins), c.eaHi, ins.imm);
 }
 
 export function movStoreImm64(c: Cpu, ins: Instr): void {
-  c.wr64h(lin64h(c, ins), c.eaHi, ins.imm, ins.imm >> 31);
+  wr64h(c, lin64h(c, ins), c.eaHi, ins.imm, ins.imm >> 31);
 }
 
 // ---- LEA (64-bit address size: wraps modulo 2^64, never faults; exact int32 halves) ----
@@ -139,7 +140,7 @@ export function movzx8R(c: Cpu, ins: Instr): void {
 }
 
 export function movzx8M(c: Cpu, ins: Instr): void {
-  c.rl[ins.r1] = c.rd8h(lin64h(c, ins), c.eaHi);
+  c.rl[ins.r1] = rd8h(c, lin64h(c, ins), c.eaHi);
   c.rh[ins.r1] = 0;
 }
 
@@ -149,7 +150,7 @@ export function movzx16R(c: Cpu, ins: Instr): void {
 }
 
 export function movzx16M(c: Cpu, ins: Instr): void {
-  c.rl[ins.r1] = c.rd16h(lin64h(c, ins), c.eaHi);
+  c.rl[ins.r1] = rd16h(c, lin64h(c, ins), c.eaHi);
   c.rh[ins.r1] = 0;
 }
 
@@ -163,7 +164,7 @@ export function movsx8R(c: Cpu, ins: Instr): void {
 }
 
 export function movsx8M(c: Cpu, ins: Instr): void {
-  setSx(c, ins, (c.rd8h(lin64h(c, ins), c.eaHi) << 24) >> 24);
+  setSx(c, ins, (rd8h(c, lin64h(c, ins), c.eaHi) << 24) >> 24);
 }
 
 export function movsx16R(c: Cpu, ins: Instr): void {
@@ -171,7 +172,7 @@ export function movsx16R(c: Cpu, ins: Instr): void {
 }
 
 export function movsx16M(c: Cpu, ins: Instr): void {
-  setSx(c, ins, (c.rd16h(lin64h(c, ins), c.eaHi) << 16) >> 16);
+  setSx(c, ins, (rd16h(c, lin64h(c, ins), c.eaHi) << 16) >> 16);
 }
 
 /** MOVSXD r64, r/m32. */
@@ -180,7 +181,7 @@ export function movsxdR(c: Cpu, ins: Instr): void {
 }
 
 export function movsxdM(c: Cpu, ins: Instr): void {
-  setSx(c, ins, c.rd32h(lin64h(c, ins), c.eaHi));
+  setSx(c, ins, rd32h(c, lin64h(c, ins), c.eaHi));
 }
 
 // ---- stack (64-bit pushes and pops) ----
@@ -191,7 +192,7 @@ function push64(c: Cpu, v: number, vh: number): void {
   const l = c.rl[4]!;
   const lo = (l - 8) | 0;
   const hi = (c.rh[4]! - (((~l & 8) | ((~l | 8) & lo)) >>> 31)) | 0;
-  c.wr64h(lo, hi, v, vh);
+  wr64h(c, lo, hi, v, vh);
   c.rl[4] = lo;
   c.rh[4] = hi;
 }
@@ -200,7 +201,7 @@ function push64(c: Cpu, v: number, vh: number): void {
 function pop64(c: Cpu): number {
   const l = c.rl[4]!;
   const h = c.rh[4]!;
-  const v = c.rd64h(l, h);
+  const v = rd64h(c, l, h);
   const lo = (l + 8) | 0;
   c.rl[4] = lo;
   c.rh[4] = (h + (((l & 8) | ((l | 8) & ~lo)) >>> 31)) | 0;
@@ -253,7 +254,7 @@ export function callRel(c: Cpu, ins: Instr): void {
 export function ret(c: Cpu): void {
   const l = c.rl[4]!;
   const h = c.rh[4]!;
-  const lo = c.rd64h(l, h);
+  const lo = rd64h(c, l, h);
   const hi = c.mhi;
   if (((hi << 16) >> 16) !== hi) c.fault(EX_GP, 0); // non-canonical target: RSP unchanged
   c.rip = hi * TWO32 + (lo >>> 0);
@@ -265,7 +266,7 @@ export function ret(c: Cpu): void {
 /** CALL/JMP r64 or [m64] (FF /2, FF /4): the target is read before anything is pushed. */
 function indirectTarget(c: Cpu, ins: Instr): number {
   if (ins.mod === 3) return c.rh[ins.r2]! * TWO32 + (c.rl[ins.r2]! >>> 0);
-  const lo = c.rd64h(lin64h(c, ins), c.eaHi);
+  const lo = rd64h(c, lin64h(c, ins), c.eaHi);
   return c.mhi * TWO32 + (lo >>> 0);
 }
 
@@ -290,7 +291,7 @@ function rdOs(c: Cpu, lin: number, os: number): number {
 
 /** rdOs at the address lin64h just computed (low half `lo`, high half in c.eaHi). */
 function rdOsH(c: Cpu, lo: number, os: number): number {
-  return os === 64 ? c.rd64h(lo, c.eaHi) : c.rd32h(lo, c.eaHi);
+  return os === 64 ? rd64h(c, lo, c.eaHi) : rd32h(c, lo, c.eaHi);
 }
 
 /** IMUL r, r/m, imm (69, 6B). */
@@ -374,7 +375,7 @@ export function cmov(c: Cpu, ins: Instr): void {
 export function setcc(c: Cpu, ins: Instr): void {
   const v = cond(c, ins.op & 15) ? 1 : 0;
   if (ins.mod === 3) setReg8(c, ins.rm, ins.rex, v);
-  else c.wr8h(lin64h(c, ins), c.eaHi, v);
+  else wr8h(c, lin64h(c, ins), c.eaHi, v);
 }
 
 export function nop(): void {

@@ -116,7 +116,7 @@ export function lin64(c: Cpu, ins: Instr): number {
 }
 
 /**
- * lin64 as int32 halves: returns the low half, the high half in c.eaHi (for the Cpu's
+ * lin64 as int32 halves: returns the low half, the high half in c.eaHi (for mem-halves.ts's
  * rd32h/wr32h... accessors). The same faults as lin64.
  */
 export function lin64h(c: Cpu, ins: Instr): number {
