@@ -7,7 +7,7 @@ import type { Instr } from './decode.ts';
 import { CF, EX_NM, EX_UD, PF, ZF } from './constants.ts';
 import { cond, getFlags, setArith } from './flags.ts';
 import { setReg } from './operands.ts';
-import { MEM_SIZE, UD, isControl, noWait, operandLin, record } from './fpu-pointers.ts';
+import { isControl, noWait, operandLin, record, undefinedForm } from './fpu-pointers.ts';
 import type { F80 } from './float80/core.ts';
 import { DBL, DE, Flags, INDEFINITE, SGL, classify, extFormat, isNaNCls } from './float80/core.ts';
 import { add, div, mul, sqrt } from './float80/arith.ts';
@@ -138,9 +138,10 @@ function pushLoaded(c: Cpu, v: F80, fl: Flags): void {
 export function execFpu(c: Cpu, ins: Instr): void {
   if (c.cr0 & 0xc) c.fault(EX_NM); // EM or TS
   const f = c.fpu;
-  // An undefined memory form is #UD before the pending-exception check (the P6 does not look
-  // for x87 errors at undefined opcodes) and before any address check.
-  if (ins.mod !== 3 && MEM_SIZE[ins.op & 7]![ins.ext] === UD) c.fault(EX_UD);
+  // An undefined form (memory or register) is #UD before the pending-exception check (the P6
+  // does not look for x87 errors at undefined opcodes; the host agrees) and before any address
+  // check.
+  if (undefinedForm(ins)) c.fault(EX_UD);
   if (!noWait(ins)) f.checkPending(c);
   if (ins.mod !== 3) {
     execMem(c, ins, operandLin(c, ins));
@@ -288,14 +289,8 @@ function execReg(c: Cpu, ins: Instr): void {
     case 0xdd:
       switch (ext) {
         case 0: f.tag[f.phys(rm)] = 3; f.sw &= ~SW_C1; return; // FFREE
-        case 2: case 3: { // FST / FSTP ST(i)
-          let v: F80 = INDEFINITE;
-          if (f.isEmpty(0)) { if (!underflow(f)) return; } else v = f.get(0);
-          f.sw &= ~SW_C1;
-          f.set(rm, v);
-          if (ext === 3) f.pop();
-          return;
-        }
+        case 1: fxch(f, rm); return; // DD C8+i: FXCH alias
+        case 2: case 3: fstReg(f, rm, ext === 3); return; // FST / FSTP ST(i)
         case 4: fcom(c, st(f, 0), st(f, rm), true, 0, false); return; // FUCOM
         case 5: fcom(c, st(f, 0), st(f, rm), true, 1, false); return; // FUCOMP
         default: c.fault(EX_UD);
@@ -305,9 +300,33 @@ function execReg(c: Cpu, ins: Instr): void {
       if (ext === 4 && rm === 0) { setReg(c, 16, 0, 0, f.statusWord(), 0); return; } // FNSTSW AX
       if (ext === 5 || ext === 6) { fcom(c, st(f, 0), st(f, rm), ext === 5, 1, true); return; } // FUCOMIP / FCOMIP
       if (ext === 0) { f.tag[f.phys(rm)] = 3; f.pop(); return; } // FFREEP
+      if (ext === 1) { fxch(f, rm); return; } // DF C8+i: FXCH alias
+      if (ext === 2 || ext === 3) { fstReg(f, rm, true); return; } // DF D0+i, D8+i: FSTP aliases
       c.fault(EX_UD);
       return;
   }
+}
+
+/** FXCH ST(i) (D9 C8+i and the aliases DD C8+i, DF C8+i). */
+function fxch(f: Fpu, rm: number): void {
+  const e0 = f.isEmpty(0), ei = f.isEmpty(rm);
+  if (e0 || ei) {
+    if (!underflow(f)) return;
+    if (e0) f.set(0, INDEFINITE);
+    if (ei) f.set(rm, INDEFINITE);
+  } else f.sw &= ~SW_C1;
+  const t = f.get(0);
+  f.set(0, f.get(rm));
+  f.set(rm, t);
+}
+
+/** FST/FSTP ST(i) (DD D0+i, DD D8+i and the FSTP aliases D9 D8+i, DF D0+i, DF D8+i). */
+function fstReg(f: Fpu, rm: number, pop: boolean): void {
+  let v: F80 = INDEFINITE;
+  if (f.isEmpty(0)) { if (!underflow(f)) return; } else v = f.get(0);
+  f.sw &= ~SW_C1;
+  f.set(rm, v);
+  if (pop) f.pop();
 }
 
 function fcmov(c: Cpu, cc: number, rm: number): void {
@@ -346,19 +365,13 @@ function execD9(c: Cpu, ext: number, rm: number): void {
       f.push(v);
       return;
     }
-    case 1: { // FXCH
-      const e0 = f.isEmpty(0), ei = f.isEmpty(rm);
-      if (e0 || ei) {
-        if (!underflow(f)) return;
-        if (e0) f.set(0, INDEFINITE);
-        if (ei) f.set(rm, INDEFINITE);
-      } else f.sw &= ~SW_C1;
-      const t = f.get(0);
-      f.set(0, f.get(rm));
-      f.set(rm, t);
-      return;
-    }
+    case 1: fxch(f, rm); return; // FXCH
     case 2: if (rm !== 0) c.fault(EX_UD); return; // FNOP
+    case 3: // D9 D8+i: FSTP alias ("FSTP1"). With ST(0) empty the AMD host (Hangar reports
+      // AuthenticAMD) signals no stack underflow and stores nothing, but still pops.
+      if (f.isEmpty(0)) { f.sw &= ~SW_C1; f.pop(); return; }
+      fstReg(f, rm, true);
+      return;
     case 4:
       switch (rm) {
         case 0: case 1: // FCHS, FABS: sign bit only, no exceptions

@@ -40,6 +40,28 @@ export const MEM_SIZE: readonly (readonly number[])[] = [
   [2, -2, -2, -2, 10, 8, -10, -8], // DF: FILD, FISTTP/FIST/FISTP m16, FBLD, FILD m64, FBSTP, FISTP m64
 ];
 
+/**
+ * Defined register forms per first byte (D8-DF) and ModR/M reg field: bit rm set when
+ * D8+op C0+reg*8+rm is an instruction (the reserved aliases the host runs included). The rest
+ * raise #UD before any pending-exception check, like the undefined memory forms.
+ */
+export const REG_FORMS: readonly (readonly number[])[] = [
+  [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // D8: arithmetic, FCOM, FCOMP
+  [0xff, 0xff, 0x01, 0xff, 0x33, 0x7f, 0xff, 0xff], // D9: FLD, FXCH, FNOP, FSTP alias, FCHS/FABS/FTST/FXAM, constants, D9 F0-FF
+  [0xff, 0xff, 0xff, 0xff, 0x00, 0x02, 0x00, 0x00], // DA: FCMOVcc, FUCOMPP
+  [0xff, 0xff, 0xff, 0xff, 0x1f, 0xff, 0xff, 0x00], // DB: FCMOVNcc, FNENI..FNSETPM, FUCOMI, FCOMI
+  [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // DC: arithmetic, FCOM/FCOMP aliases
+  [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00], // DD: FFREE, FXCH alias, FST, FSTP, FUCOM, FUCOMP
+  [0xff, 0xff, 0xff, 0x02, 0xff, 0xff, 0xff, 0xff], // DE: arithmetic and pop, FCOMP alias, FCOMPP
+  [0xff, 0xff, 0xff, 0xff, 0x01, 0xff, 0xff, 0x00], // DF: FFREEP, FXCH/FSTP aliases, FNSTSW AX, FUCOMIP, FCOMIP
+];
+
+/** Is this D8-DF encoding undefined (#UD)? Memory forms by MEM_SIZE, register forms by REG_FORMS. */
+export function undefinedForm(ins: Instr): boolean {
+  if (ins.mod !== 3) return MEM_SIZE[ins.op & 7]![ins.ext] === UD;
+  return ((REG_FORMS[ins.op & 7]![ins.ext]! >> (ins.rm & 7)) & 1) === 0;
+}
+
 /** Linear address of an x87 memory operand (a defined form), the whole operand checked. */
 export function operandLin(c: Cpu, ins: Instr): number {
   let n = MEM_SIZE[ins.op & 7]![ins.ext]!;

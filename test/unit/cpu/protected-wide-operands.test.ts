@@ -208,6 +208,18 @@ describe('canonical operands in 64-bit mode', () => {
     expect(m.frame(0)).toBe(BigInt(KCODE64 + pre.length + movRax.length));
   });
 
+  it('raises #UD for undefined x87 register forms before a pending exception', () => {
+    const pre = [0xb8, ...le64(0x40000, 4), 0xdb, 0xe3, 0xd9, 0x28, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9]; // ... fdivp: ZE pending
+    for (const ins of [[0xd9, 0xd1], [0xd9, 0xef], [0xda, 0xe0], [0xdb, 0xe5], [0xdb, 0xff], [0xdd, 0xf0], [0xde, 0xd8], [0xdf, 0xe1], [0xdf, 0xf8]]) {
+      const m = new Machine64();
+      m.bus.write16(0x40000, 0x37b); // divide-by-zero unmasked
+      m.load(KCODE64, [...pre, ...ins, 0xf4]);
+      m.runToHalt();
+      expect([ins, m.stoppedVector(), m.frame(0)]).toEqual([ins, 6, BigInt(KCODE64 + pre.length)]);
+      expect(m.cpu.fpu.statusWord() & 0x8080).toBe(0x8080); // still pending
+    }
+  });
+
   it('raises #GP(0) for SSE/MMX stores whose last byte is not canonical, #SS(0) through RBP', () => {
     const NEAR = 0x7ffffffffffcn; // canonical; +4 is not
     const cases: [bigint, number[]][] = [

@@ -89,9 +89,11 @@ export const X87_FORMS: X87Form[] = (() => {
   r('fnstsw ax', [0xdf, 0xe0]);
   // Encodings older manuals call reserved that Hangar implements (the coverage probe found
   // them): aliases of FCOM/FCOMP, FFREEP (condition codes undefined, as for FFREE), and the
-  // 8087/287 controls later x87s run as no-ops. The FXCH/FSTP aliases (DD C8, D9 D8, DF C8,
-  // DF D0, DF D8) run on the host but are #UD in Hangar: reported, not generated.
+  // 8087/287 controls later x87s run as no-ops, and the FXCH and FSTP aliases.
   r('fcom alias dc d0', [0xdc, 0xd0], { sti: true }); r('fcomp alias dc d8', [0xdc, 0xd8], { sti: true });
+  r('fxch alias dd c8', [0xdd, 0xc8], { sti: true }); r('fxch alias df c8', [0xdf, 0xc8], { sti: true });
+  r('fstp alias d9 d8', [0xd9, 0xd8], { sti: true });
+  r('fstp alias df d0', [0xdf, 0xd0], { sti: true }); r('fstp alias df d8', [0xdf, 0xd8], { sti: true });
   r('fcomp alias de d0', [0xde, 0xd0], { sti: true });
   r('ffreep', [0xdf, 0xc0], { sti: true, fswUndef: 0x4700 });
   r('fneni', [0xdb, 0xe0]); r('fndisi', [0xdb, 0xe1]); r('fnsetpm', [0xdb, 0xe4]);
@@ -108,6 +110,16 @@ export const X87_FORMS: X87Form[] = (() => {
   r('fxsave64', [0x48, 0x0f, 0xae, 0x03]);
   r('fxrstor', [0x0f, 0xae, 0x0b], { mem: 'fx' });
   r('fxrstor64', [0x48, 0x0f, 0xae, 0x0b], { mem: 'fx' });
+
+  // Undefined register forms (#UD on the host, per the manuals' opcode maps), each with an
+  // unmasked exception pending: #UD comes first, the pending exception stays pending.
+  const ud = (bytes: number[], sti = false): void => r(`undefined ${bytes.map((b) => b.toString(16)).join(' ')}${sti ? '+i' : ''} pending`, bytes, { sti, pending: true });
+  for (const b of [0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xe2, 0xe3, 0xe6, 0xe7, 0xef]) ud([0xd9, b]);
+  for (const b of [0xe8, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef]) ud([0xda, b]);
+  for (const b of [0xe5, 0xe6, 0xe7]) ud([0xdb, b]);
+  for (const b of [0xd8, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf]) ud([0xde, b]);
+  for (const b of [0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7]) ud([0xdf, b]);
+  for (const [op, b] of [[0xda, 0xe0], [0xda, 0xf0], [0xda, 0xf8], [0xdb, 0xf8], [0xdd, 0xf0], [0xdd, 0xf8], [0xdf, 0xf8]] as const) ud([op, b], true);
 
   r('fwait pending', [0x9b], { pending: true });
   r('fadd pending', [0xd8, 0xc1], { pending: true });
