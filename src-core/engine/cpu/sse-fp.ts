@@ -6,10 +6,10 @@ import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { CF, CR4_OSXMMEXCPT, EX_UD, EX_XM, PF, ZF } from './constants.ts';
 import { getFlags, setArith } from './flags.ts';
-import { readRM, setReg } from './operands.ts';
+import { setReg } from './operands.ts';
 import { F64HI, cmp32, cmp64, f32Op, f64Op } from './sse-float.ts';
 import { MX_DE, MX_IE, MX_ZE, comiLane, convertFloat, fromInteger, mx, toInteger } from './sse-soft.ts';
-import { checkMmx, checkSse, mmxWrote, src128, srcMmx, srcWords } from './sse-operands.ts';
+import { checkMmx, checkSse, mmxWrote, src128, srcInt, srcMmx, srcWords } from './sse-operands.ts';
 
 const OUT = new Int32Array(4);
 const w64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -96,8 +96,8 @@ export function execSseFp(c: Cpu, ins: Instr): boolean {
       checkSse(c);
       if (mp >= 2) {
         let v: bigint;
-        if (ins.osize === 64) { const lo = readRM(c, ins, 64); v = BigInt.asIntN(64, w64(lo, c.mhi)); }
-        else v = BigInt(readRM(c, ins, 32) | 0);
+        if (ins.osize === 64) { const lo = srcInt(c, ins, 64); v = BigInt.asIntN(64, w64(lo, c.mhi)); }
+        else v = BigInt(srcInt(c, ins, 32) | 0);
         const r = fromInteger(v, mp === 3, mxcsr);
         if (mp === 2) { OUT[0] = lo32(r); writeOut(c, d, 1); }
         else { OUT[0] = lo32(r); OUT[1] = hi32(r); writeOut(c, d, 2); }

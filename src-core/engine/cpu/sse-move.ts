@@ -4,10 +4,10 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { EX_GP, EX_SS, EX_UD, SS, TWO32 } from './constants.ts';
-import { readRM, setReg } from './operands.ts';
+import { setReg } from './operands.ts';
 import { wideLin } from './system/mem-operand.ts';
 import { simdShiftImm } from './sse-int.ts';
-import { TMP, checkMmx, checkSse, mmxWrote, src128, srcMmx, srcWords, store128 } from './sse-operands.ts';
+import { checkMmx, checkSse, mmxWrote, src128, srcInt, srcMmx, srcWords, store128, TMP } from './sse-operands.ts';
 
 const CANON = 140737488355328; // 2^47
 /** Linear addresses of MASKMOVQ/MASKMOVDQU's selected bytes, all checked before the stores. */
@@ -23,7 +23,7 @@ export function execSseInt(c: Cpu, ins: Instr): void {
   switch (op) {
     case 0x16e: { // MOVD/MOVQ mm/xmm, r/m
       const sz = ins.osize === 64 ? 64 : 32;
-      const v = readRM(c, ins, sz);
+      const v = srcInt(c, ins, sz);
       const vh = sz === 64 ? c.mhi : 0;
       if (mp === 1) { checkSse(c); x[d] = v; x[d + 1] = vh; x[d + 2] = 0; x[d + 3] = 0; }
       else if (mp === 0) { checkMmx(c); mm[(ins.reg & 7) * 2] = v; mm[(ins.reg & 7) * 2 + 1] = vh; mmxWrote(c, ins.reg); }

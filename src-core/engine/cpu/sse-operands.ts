@@ -5,6 +5,7 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { CR0_EM, CR0_TS, CR4_OSFXSR, EX_GP, EX_NM, EX_UD } from './constants.ts';
+import { getReg } from './operands.ts';
 import { wideLin } from './system/mem-operand.ts';
 import { viewsOf } from './sse-int.ts';
 import type { RegViews } from './sse-int.ts';
@@ -98,3 +99,16 @@ export function srcMmx(c: Cpu, ins: Instr): Int32Array {
   return TMP;
 }
 
+
+/**
+ * Integer r/m source of `size` bits (16, 32, 64; the high half of 64 in c.mhi) for MOVD/MOVQ,
+ * PINSRW and CVTSI2SS/SD: like operands.ts readRM, but the memory operand is checked over its
+ * whole width in 64-bit mode too (the last byte canonical).
+ */
+export function srcInt(c: Cpu, ins: Instr, size: number): number {
+  if (ins.mod === 3) return getReg(c, size, ins.rm, ins.rex);
+  const lin = wideLin(c, ins, size >> 3, false);
+  if (size === 64) return c.rd64(lin);
+  c.mhi = 0;
+  return size === 32 ? c.rd32(lin) : c.rd16(lin);
+}

@@ -5,11 +5,11 @@
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
 import { CR0_TS, EX_NM, EX_UD, EX_XM } from './constants.ts';
-import { getReg, setReg, readRM } from './operands.ts';
+import { getReg, setReg } from './operands.ts';
 import { wideLin } from './system/mem-operand.ts';
 import { rcp12, rsqrt12 } from './sse-approx.ts';
 import { simdInt, SIMD_OPS } from './sse-int.ts';
-import { TMP16V, TMP8V, checkMmx, checkSse, mmxViews, mmxWrote, regViews, src128, srcMmx, srcWords, store128, xmmViews } from './sse-operands.ts';
+import { checkMmx, checkSse, mmxViews, mmxWrote, regViews, src128, srcInt, srcMmx, srcWords, store128, TMP16V, TMP8V, xmmViews } from './sse-operands.ts';
 import { execSseInt } from './sse-move.ts';
 import { execSseFp } from './sse-fp.ts';
 
@@ -186,7 +186,7 @@ function execSseOp(c: Cpu, ins: Instr): void {
       return;
     }
     case 0x1c4: { // PINSRW
-      const w = readRM(c, ins, 16) & 0xffff;
+      const w = srcInt(c, ins, 16) & 0xffff;
       if (mp === 1) {
         checkSse(c);
         const i = ins.imm & 7;

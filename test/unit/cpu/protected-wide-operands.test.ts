@@ -238,6 +238,17 @@ describe('canonical operands in 64-bit mode', () => {
       const m = run64([...movRax, ...ins]);
       expect([ins, m.stoppedVector(), m.frame(0), m.frame(1)]).toEqual([ins, 13, 0n, BigInt(KCODE64 + movRax.length)]);
     }
+    // Integer sources of SSE/MMX instructions: the whole operand, not only its first byte.
+    for (const [addr, ins] of [
+      [NEAR, [0x66, 0x48, 0x0f, 0x6e, 0x00]], // movq xmm0, [rax]
+      [NEAR, [0xf2, 0x48, 0x0f, 0x2a, 0x00]], // cvtsi2sd xmm0, qword [rax]
+      [0x7fffffffffffn, [0x66, 0x0f, 0xc4, 0x00, 0x01]], // pinsrw xmm0, word [rax], 1
+      [0x7ffffffffffdn, [0x0f, 0x6e, 0x00]], // movd mm0, dword [rax]
+    ] as [bigint, number[]][]) {
+      const movRax = [0x48, 0xb8, ...le64(addr, 8)];
+      const r = run64([...movRax, ...ins]);
+      expect([ins, r.stoppedVector(), r.frame(0), r.frame(1)]).toEqual([ins, 13, 0n, BigInt(KCODE64 + movRax.length)]);
+    }
     const m = run64([0x48, 0xbd, ...le64(EDGE, 8), 0x0f, 0x11, 0x45, 0x00]); // mov rbp; movups [rbp], xmm0
     expect(m.stoppedVector()).toBe(12);
     expect(m.frame(1)).toBe(BigInt(KCODE64 + 10));
