@@ -304,6 +304,11 @@ export function decode(ins: Instr, fetch: ByteFetch, mode: number): Instr {
       break;
   }
   if (i > 15) ins.invalid = true;
+  // Group encodings with no instruction (host #UD): 8F /1-/7 (XOP on CPUs that had it),
+  // C6/C7 /1-/7 (C6 F8/C7 F8 are RTM's XABORT/XBEGIN, not advertised) and the PREFETCH group
+  // 0F 0D with a register operand. Marked here so every executor (interpreter, block
+  // compiler) raises #UD for them.
+  if (((op === 0x8f || op === 0xc6 || op === 0xc7) && ins.ext !== 0) || (op === 0x10d && ins.mod === 3)) ins.invalid = true;
   ins.len = i;
   ins.fn = pickHandler(ins);
   return ins;

@@ -184,6 +184,13 @@ function bitOp(c: Cpu, ins: Instr, kind: number, imm: number): void {
     }
     v = readMem(c, os, lin);
     vh = c.mhi;
+    if (kind !== 0) {
+      // BTS/BTR/BTC: a store that would fault must do so before CF changes (as checkStore
+      // does for the other read-modify-writes).
+      const bytes = os >> 3;
+      c.checkWritable(lin);
+      if ((lin & 0xfff) + bytes > 0x1000) c.checkWritable(lin + bytes - 1);
+    }
   }
   let cf: number;
   if (bit >= 32) cf = (vh >>> (bit - 32)) & 1;

@@ -2,7 +2,7 @@
 // PUSH r/m) and ENTER.
 import type { Cpu } from './cpu.ts';
 import type { Instr } from './decode.ts';
-import { EX_UD, SS, TWO32 } from './constants.ts';
+import { EX_SS, EX_UD, SS, TWO32 } from './constants.ts';
 import { checkStore, memLin, push, readRM, writeRMAfterRead } from './operands.ts';
 import { farCall, farJump } from './system/far.ts';
 import { branchSize, checkTarget, jumpTo, regA, setRegA, stackSize } from './exec-util.ts';
@@ -84,6 +84,21 @@ function enterFrame(c: Cpu, sz: number, size: number, level: number): void {
     }
     push(c, sz, frame | 0, Math.floor(frame / TWO32));
   }
+  // Hardware finishes with a write check of the final stack pointer (an operand-sized
+  // access at SS:new RSP, measured on the host: the frame's pushes stay in memory but RSP and
+  // RBP are left as they were when it faults). Probe before RBP or RSP change.
+  let fin = c.getSp() - size;
+  if (c.stackMode === 32) fin >>>= 0;
+  else if (c.stackMode === 16) fin &= 0xffff;
+  probeStackWrite(c, fin, sz >> 3);
   setRegA(c, 5, sz === 64 ? 64 : sz, frame);
-  c.setSp(c.getSp() - size);
+  c.setSp(fin);
+}
+
+/** Write-check `bytes` at SS:sp: segment limit and type, canonical form, then paging. */
+function probeStackWrite(c: Cpu, sp: number, bytes: number): void {
+  if (c.stackMode === 64 && (sp < -140737488355328 || sp >= 140737488355328)) c.fault(EX_SS, 0);
+  const lin = c.segLin(SS, sp, bytes, true);
+  c.checkWritable(lin);
+  if ((lin & 0xfff) + bytes > 0x1000) c.checkWritable(lin + bytes - 1);
 }

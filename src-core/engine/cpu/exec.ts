@@ -14,8 +14,8 @@ import {
   checkStore, ea, eaHalves, getReg, getReg8, memLin, peek, pop, push, readMem, readRM, setReg, setReg8, writeMem, writeRM, writeRMAfterRead,
 } from './operands.ts';
 import { exec0f } from './exec-0f.ts';
-import { branchSize, checkTarget, jumpTo, regA, stackSize, signExt, writeFlags } from './exec-util.ts';
-import { arpl, bcdAdjust, group3, imul3, incDec, xchgAcc } from './exec-arith.ts';
+import { branchSize, checkTarget, jumpTo as jumpToOp, regA, stackSize, signExt, writeFlags } from './exec-util.ts';
+import { arpl, bcdAdjust, group3, imul3, incDec as incDecOp, xchgAcc } from './exec-arith.ts';
 import { enter, group5 } from './exec-control.ts';
 import { execString } from './string.ts';
 import { execFpu } from './fpu-exec.ts';
@@ -108,7 +108,7 @@ export function executeAny(c: Cpu, ins: Instr): void {
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
     case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
       const r = op & 7;
-      const v = incDec(c, os, getReg(c, os, r, 0), c.mhi, op < 0x48);
+      const v = incDecOp(c, os, getReg(c, os, r, 0), c.mhi, op < 0x48);
       setReg(c, os, r, 0, v, c.rhi);
       return;
     }
@@ -172,7 +172,7 @@ export function executeAny(c: Cpu, ins: Instr): void {
       return;
     case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
-      if (cond(c, op & 15)) jumpTo(c, c.rip + ins.imm, branchSize(c, ins));
+      if (cond(c, op & 15)) jumpToOp(c, c.rip + ins.imm, branchSize(c, ins));
       return;
     case 0x80: case 0x81: case 0x82: case 0x83: {
       if (op === 0x82 && c.codeMode === 64) c.fault(EX_UD);
@@ -313,7 +313,7 @@ export function executeAny(c: Cpu, ins: Instr): void {
       const spBefore = c.getSp();
       const t = pop(c, sz);
       const target = sz === 64 ? c.mhi * TWO32 + (t >>> 0) : sz === 32 ? t >>> 0 : t & 0xffff;
-      try { jumpTo(c, target, sz); } catch (e) { c.setSp(spBefore); throw e; }
+      try { jumpToOp(c, target, sz); } catch (e) { c.setSp(spBefore); throw e; }
       if (op === 0xc2) c.setSp(c.getSp() + ins.imm);
       return;
     }
@@ -397,11 +397,11 @@ export function executeAny(c: Cpu, ins: Instr): void {
       let take = !zero;
       if (op === 0xe0) take = take && !(getFlags(c) & ZF);
       else if (op === 0xe1) take = take && (getFlags(c) & ZF) !== 0;
-      if (take) jumpTo(c, c.rip + ins.imm, branchSize(c, ins));
+      if (take) jumpToOp(c, c.rip + ins.imm, branchSize(c, ins));
       return;
     }
     case 0xe3:
-      if (regA(c, 1, ins.asize) === 0) jumpTo(c, c.rip + ins.imm, branchSize(c, ins));
+      if (regA(c, 1, ins.asize) === 0) jumpToOp(c, c.rip + ins.imm, branchSize(c, ins));
       return;
     case 0xe4: case 0xe5: case 0xec: case 0xed: { // IN
       const size = op & 1 ? (os === 16 ? 16 : 32) : 8;
@@ -427,10 +427,10 @@ export function executeAny(c: Cpu, ins: Instr): void {
       const target = c.rip + ins.imm;
       checkTarget(c, target);
       push(c, sz, ret | 0, Math.floor(ret / TWO32));
-      jumpTo(c, target, sz);
+      jumpToOp(c, target, sz);
       return;
     }
-    case 0xe9: case 0xeb: jumpTo(c, c.rip + ins.imm, branchSize(c, ins)); return;
+    case 0xe9: case 0xeb: jumpToOp(c, c.rip + ins.imm, branchSize(c, ins)); return;
     case 0xea: farJump(c, ins.imm2, ins.imm); return;
     case 0xf1: softwareInterrupt(c, 1, 'int1'); return;
     case 0xf4: // HLT
@@ -456,7 +456,7 @@ export function executeAny(c: Cpu, ins: Instr): void {
       if (ins.ext > 1) c.fault(EX_UD);
       const a = readRM(c, ins, 8);
       checkStore(c, ins, 8);
-      const v = incDec(c, 8, a, 0, ins.ext === 0);
+      const v = incDecOp(c, 8, a, 0, ins.ext === 0);
       writeRMAfterRead(c, ins, 8, v, 0);
       return;
     }
@@ -486,7 +486,19 @@ function lockAllowed(ins: Instr): boolean {
   return false;
 }
 
+// INC/DEC and near jumps for the block compiler, whose module reads them at load time
+// (jit/compile.ts's HELPERS). exec.ts sits on an import cycle (exec -> system/far ->
+// interrupts -> cpu -> run-loop -> jit/compile -> exec), so compile.ts can load while this
+// module is only part-way evaluated; a re-export binding is then still unresolved when the
+// loader transpiles to CommonJS, but hoisted declarations like these already exist.
+export function incDec(c: Cpu, size: number, a: number, ah: number, inc: boolean): number {
+  return incDecOp(c, size, a, ah, inc);
+}
+export function jumpTo(c: Cpu, target: number, osize: number): void {
+  jumpToOp(c, target, osize);
+}
+
 // Re-exported so existing importers keep one entry point for the opcode helpers.
-export { imul2, incDec } from './exec-arith.ts';
-export { jumpTo, regA, setRegA, stackSize, writeFlags } from './exec-util.ts';
+export { imul2 } from './exec-arith.ts';
+export { regA, setRegA, stackSize, writeFlags } from './exec-util.ts';
 export { getReg8, setReg8 };
