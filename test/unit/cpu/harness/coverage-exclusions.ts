@@ -40,10 +40,7 @@ export const EXCLUSIONS: Exclusion[] = [
   { re: BRANCH66, why: 'near branches with 66: vendor-specific (Intel ignores the prefix, AMD truncates RIP to 16 bits)' },
   // Mismatches found by this check and reported to the owners of the files (Hangar executes
   // what the host rejects with #UD). Remove an entry once the encoding raises #UD.
-  { re: /^8f .. W. (m[1-7]|r(c[89a-f]|[d-f][0-9a-f]))$/, why: '8F /1-/7: Hangar runs POP r/m, the host raises #UD (exec.ts)', reported: [0x8f, 0xc8] },
-  { re: /^c[67] .. W. (m[1-7]|r(c[89a-f]|[d-f][0-9a-f]))$/, why: 'C6/C7 /1-/7: Hangar runs MOV r/m,imm, the host raises #UD (exec.ts)', reported: [0xc7, 0xc8, 1, 0, 0, 0] },
   { re: /^0fae 66 W. m[0-3]$/, why: '66 FXSAVE/FXRSTOR/LDMXCSR/STMXCSR: the host raises #UD (system/sys-instr.ts group 15)', reported: [0x66, 0x0f, 0xae, 0x1b] },
-  { re: /^0f0d .. W. r/, why: 'PREFETCH/PREFETCHW with a register operand: the host raises #UD, Hangar runs a NOP (exec-0f.ts)', reported: [0x0f, 0x0d, 0xc8] },
 ];
 
 export function excludedBy(key: string): Exclusion | undefined {
