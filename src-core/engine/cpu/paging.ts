@@ -4,7 +4,7 @@
 // grants write access once the dirty bit is set.
 import type { Cpu } from './cpu.ts';
 import {
-  CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_NXE, EX_PF, PF_I, PF_P, PF_RSVD, PF_U, PF_W, TWO32,
+  CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EFER_LMA, EFER_LME, EFER_NXE, EX_GP, EX_PF, PF_I, PF_P, PF_RSVD, PF_U, PF_W, TWO32,
 } from './constants.ts';
 
 export const ACC_WRITE = 1;
@@ -35,13 +35,67 @@ function writePhys32(c: Cpu, addr: number, v: number): void {
  * 4-level ones 51:40 (62:52 are ignored there); bit 63 is reserved without EFER.NXE. Large
  * pages reserve the frame bits below their size except PAT (bit 12): 20:13 for 2 MiB, 29:13
  * for 1 GiB; a 32-bit 4 MiB page reserves bit 21 (bits 20:13 are PSE-36 address bits). A PML4
- * entry has no PS bit. (PAE PDPTEs are not checked: hardware checks them on MOV CR3.)
+ * entry has no PS bit. (PAE PDPTEs are checked when loaded: loadPdptes below.)
  */
 const RSVD_HI_PAE = 0x7fffff00;
 const RSVD_HI_4LEVEL = 0x000fff00;
 const RSVD_LO_2M = 0x1fe000;
 const RSVD_LO_1G = 0x3fffe000;
 const RSVD_LO_4M = 0x200000;
+
+/*
+ * PAE paging reads its four PDPTEs into internal registers when CR3 is loaded, and when a MOV
+ * to CR0/CR4 turns PAE paging on (SDM 4.4.1; APM 5.3.3 caches them alike): a later write to
+ * the table in memory has no effect until the next load. A present PDPTE with a reserved bit
+ * set (2:1, 8:5, 63:40 with MAXPHYADDR 40; there is no NX bit at this level) makes that MOV
+ * #GP(0) and leaves the registers unchanged. Kept beside the Cpu (cpu.ts is the interpreter's)
+ * as lo/hi dword pairs; snapshot.ts saves them.
+ */
+const PDPTE_RSVD_LO = 0x1e6;
+const PDPTE_RSVD_HI = 0xffffff00;
+const pdptes = new WeakMap<Cpu, Int32Array>();
+
+/** The four PDPTE registers as lo/hi pairs (all zero: not present, until loaded). */
+export function pdpteRegs(c: Cpu): Int32Array {
+  let r = pdptes.get(c);
+  if (!r) { r = new Int32Array(8); pdptes.set(c, r); }
+  return r;
+}
+
+/** Load the PDPTE registers from the table at `cr3`, or #GP(0) when one is invalid. */
+export function loadPdptes(c: Cpu, cr3: number): void {
+  const base = (cr3 % TWO32 >>> 0) & 0xffffffe0; // PAE CR3 holds a 32-bit, 32-byte aligned base
+  const next = new Int32Array(8);
+  for (let i = 0; i < 8; i += 2) {
+    const lo = readPhys32(c, (base >>> 0) + i * 4);
+    const hi = readPhys32(c, (base >>> 0) + i * 4 + 4);
+    if ((lo & 1) && ((lo & PDPTE_RSVD_LO) || (hi & PDPTE_RSVD_HI))) c.fault(EX_GP, 0);
+    next[i] = lo; next[i + 1] = hi;
+  }
+  pdpteRegs(c).set(next);
+  pdptesPending.delete(c);
+}
+
+/**
+ * A version 1 snapshot carries no PDPTE registers: the next PAE walk copies them unchecked
+ * from the table at CR3 (guest memory may be restored after the CPU, so not at load time).
+ */
+export function pdptesFromMemoryLater(c: Cpu): void {
+  pdptesPending.add(c);
+}
+const pdptesPending = new WeakSet<Cpu>();
+
+function readPdptesRaw(c: Cpu): void {
+  pdptesPending.delete(c);
+  const base = (c.cr3 % TWO32 >>> 0) & 0xffffffe0;
+  const r = pdpteRegs(c);
+  for (let i = 0; i < 8; i++) r[i] = readPhys32(c, (base >>> 0) + i * 4);
+}
+
+/** PAE paging (not 4-level) is in use with these CR0/CR4 values. */
+export function paePaging(c: Cpu, cr0: number, cr4: number): boolean {
+  return (cr0 & CR0_PG) !== 0 && (cr4 & CR4_PAE) !== 0 && !(c.efer & EFER_LME);
+}
 
 function pageFault(c: Cpu, lin: number, acc: number, present: boolean, rsvd = false): never {
   let code = present ? PF_P : 0;
@@ -117,11 +171,13 @@ export function translate(c: Cpu, lin: number, acc: number): number {
       tableBase = c.cr3 - (c.cr3 % 4096);
       level = 4;
     } else {
-      // PAE: the 4 PDPTEs at CR3 (32-byte aligned).
-      const l32 = lin >>> 0;
-      const pdpteA = ((c.cr3 & 0xffffffe0) >>> 0) + ((l32 >>> 30) << 3);
-      const lo = readPhys32(c, pdpteA);
-      const hi = readPhys32(c, pdpteA + 4);
+      // PAE: the PDPTE registers loaded at MOV CR3 (or when PAE paging was enabled), not
+      // the table in memory.
+      if (pdptesPending.has(c)) readPdptesRaw(c);
+      const regs = pdpteRegs(c);
+      const i = ((lin >>> 0) >>> 30) << 1;
+      const lo = regs[i]!;
+      const hi = regs[i + 1]!;
       if (!(lo & 1)) pageFault(c, lin, acc, false);
       tableBase = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
       level = 2;

@@ -1,6 +1,7 @@
 // The MSRs a 64-bit kernel touches, through the RDMSR/WRMSR instructions: round trips of the
 // syscall MSRs, segment bases, TSC_AUX, PAT (whose reserved memory types are #GP) and
-// MISC_ENABLE; EFER's reserved bits, its read-only LMA and the LME-under-paging rule; the
+// MISC_ENABLE; the 32-bit SYSENTER_ESP/EIP (AMD); APIC_BASE's reserved bits (#GP); EFER's
+// reserved bits, its read-only LMA and the LME-under-paging rule; the
 // effect of FS_BASE and of a TSC write; MTRRs absent as CPUID says; #GP at CPL 3.
 // (Direct readMsr/writeMsr cases, e.g. the missing performance counters, are in
 // test/unit/devices/msr-cpuid.test.ts.)
@@ -41,11 +42,12 @@ describe('RDMSR/WRMSR round trips', () => {
     ['KERNEL_GS_BASE', 0xc0000102, 0xffff888000002000n],
     ['TSC_AUX', 0xc0000103, 3n],
     ['SYSENTER_CS', 0x174, 0x10n],
-    ['SYSENTER_ESP', 0x175, 0xfffffe0000001000n],
-    ['SYSENTER_EIP', 0x176, 0xffffffff81a01000n],
+    ['SYSENTER_ESP', 0x175, 0xfffff000n],
+    ['SYSENTER_EIP', 0x176, 0xc1a01000n],
     ['PAT (Linux\'s layout: WB WC UC- UC WB WP UC- WT)', 0x277, 0x0407050600070106n],
     ['MISC_ENABLE', 0x1a0, 0x1n],
     ['APIC_BASE', 0x1b, 0xfee00900n],
+    ['APIC_BASE (disabled, not BSP, base above 4 GiB)', 0x1b, 0xff_fec00000n],
   ];
   it.each(CASES)('%s reads back what was written', (_name, msr, v) => {
     const m = run([...wrmsr(msr, ...split(v)), ...rdmsrTo(msr, RESULTS)]);
@@ -90,6 +92,23 @@ describe('MSR faults', () => {
       gp(m, 15);
       expect([m.cpu.patLo >>> 0, m.cpu.patHi >>> 0]).toEqual([0x00070406, 0x00070406]);
     }
+  });
+
+  it('SYSENTER_ESP/EIP keep 32 bits (AMD): the high half of a write is dropped unchecked and reads back 0', () => {
+    for (const msr of [0x175, 0x176]) {
+      const m = run([...wrmsr(msr, 0x81a01000, 0x00008000), ...rdmsrTo(msr, RESULTS)]);
+      expect(m.stoppedVector()).toBe(-1); // a non-canonical high half is no #GP either
+      expect(result(m, 0)).toBe(0x81a01000n);
+    }
+  });
+
+  it.each([
+    ['bit 0', 1, 0], ['bit 7', 0x80, 0], ['bit 9', 0x200, 0], ['bit 10 (x2APIC enable)', 0x400, 0],
+    ['bit 40', 0, 0x100], ['bit 63', 0, 0x80000000],
+  ])('APIC_BASE: reserved %s is #GP(0) and leaves the MSR unchanged', (_name, lo, hi) => {
+    const m = run(wrmsr(0x1b, (0xfee00900 | lo) >>> 0, hi));
+    gp(m, 15);
+    expect(m.cpu.apicBase).toBe(0xfee00900);
   });
 
   it('EFER: a reserved bit is #GP(0); LMA is read-only; LME cannot change while paging is on', () => {

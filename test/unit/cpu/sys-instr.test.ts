@@ -218,13 +218,18 @@ describe('SYSCALL and SYSRET with compatibility mode', () => {
     expect(m.frame(4)).toBe(0x23n);
   });
 
-  it('SYSRETQ with a non-canonical RCX is #GP(0) in ring 0; SYSRET at CPL 3 is #GP(0)', () => {
+  it('SYSRETQ with a non-canonical RCX returns to ring 3 and faults there (AMD); SYSRET at CPL 3 is #GP(0)', () => {
+    // AMD does not check RCX: the #GP(0) is the fetch at the non-canonical RIP, delivered from
+    // CPL 3 (user CS/SS in the frame, stack switched to RSP0) with RFLAGS = R11.
     const m = machine();
-    m.load(KCODE64, [0x48, 0xb9, ...le(0x0000800000000000n, 8), 0x48, 0x0f, 0x07]);
+    m.load(KCODE64, [...LTR, 0x41, 0xbb, ...le(0x246, 4), 0x48, 0xb9, ...le(0x0000800000000000n, 8), 0x48, 0x0f, 0x07]);
     m.runToHalt();
     expect(m.stoppedVector()).toBe(13);
-    expect(m.frame(1)).toBe(BigInt(KCODE64 + 10));
-    expect(m.frame(2)).toBe(0x08n);
+    expect(m.frame(0)).toBe(0n);
+    expect(m.frame(1)).toBe(0x0000800000000000n);
+    expect(m.frame(2)).toBe(0x2bn); // STAR[63:48] + 16, RPL 3
+    expect(m.frame(3) & 0xfffn).toBe(0x246n);
+    expect(m.frame(5)).toBe(0x23n); // SS = STAR[63:48] + 8, RPL 3
 
     const u = machine();
     u.load(KCODE64, TO_COMPAT);

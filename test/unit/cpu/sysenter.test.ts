@@ -1,8 +1,8 @@
-// SYSENTER and SYSEXIT (Intel SDM vol. 2B, and vol. 3A 5.8.7): the three SYSENTER MSRs,
-// the fixed flat descriptors they load (CS = SYSENTER_CS, SS = +8 at ring 0; SYSEXIT CS = +16
-// and SS = +24 at ring 3, or +32/+40 for the REX.W form back to 64-bit mode), ESP/EIP from
-// the MSRs and ECX/EDX, IF/VM/RF cleared on entry, and #GP(0) when SYSENTER_CS is 0, outside
-// protected mode, for SYSEXIT at CPL 3 and for non-canonical RCX/RDX in 64-bit SYSEXIT.
+// SYSENTER and SYSEXIT (Intel SDM vol. 2B, and vol. 3A 5.8.7; AMD APM vol. 3): the three
+// SYSENTER MSRs, the fixed flat descriptors they load (CS = SYSENTER_CS, SS = +8 at ring 0;
+// SYSEXIT CS = +16 and SS = +24 at ring 3), ESP/EIP from the MSRs and ECX/EDX, IF/VM/RF
+// cleared on entry, and #GP(0) when SYSENTER_CS is 0, outside protected mode and for SYSEXIT at
+// CPL 3. In long mode (64-bit and compatibility) both are #UD, as on the AMD CPU we model.
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../../src-core/engine/bus-memory.ts';
 import { IoBus } from '../../../src-core/engine/bus-io.ts';
@@ -107,95 +107,50 @@ describe('32-bit SYSENTER and SYSEXIT', () => {
   });
 });
 
-describe('SYSENTER and SYSEXIT in long mode', () => {
+describe('SYSENTER and SYSEXIT in long mode (AMD: #UD)', () => {
   /** mov ax, TSS; ltr ax (ring-3 events need the TSS's RSP0). */
   const LTR = [0x66, 0xb8, ...le(SEL_TSS64, 2), 0x0f, 0x00, 0xd8];
-  /** LTR, then IRETQ to 64-bit ring 3 at UCODE with RSP = USTACK. */
-  const TO_USER64 = [
+  const TO_USER = (cs: number): number[] => [
     ...LTR,
-    0x6a, SEL_UDATA64, 0x68, ...le(USTACK64, 4), 0x68, ...le(0x202, 4), 0x6a, SEL_UCODE64, 0x68, ...le(UCODE64, 4), 0x48, 0xcf,
+    0x6a, SEL_UDATA64, 0x68, ...le(USTACK64, 4), 0x68, ...le(0x202, 4), 0x6a, cs, 0x68, ...le(UCODE64, 4), 0x48, 0xcf,
   ];
-  const HIGH_RSP = 0xffff800000001000n;
-  const setup64 = (): number[] => [
-    ...wrmsr(0x174, 0x08), ...wrmsr(0x175, 0x00001000, 0xffff8000), ...wrmsr(0x176, KCODE64 + ENTRY),
-  ];
-  /** mov rdx, imm64; mov rcx, imm64 */
-  const rdxRcx = (rdx: bigint, rcx: bigint): number[] => [0x48, 0xba, ...le(rdx, 8), 0x48, 0xb9, ...le(rcx, 8)];
+  const MSRS = [...wrmsr(0x174, 0x08), ...wrmsr(0x175, 0x1000), ...wrmsr(0x176, KCODE64 + ENTRY)];
 
-  it('enters 64-bit ring 0 with RSP/RIP from the full 64-bit MSRs; SYSEXIT with REX.W returns to 64-bit ring 3', () => {
+  it.each([
+    ['SYSENTER in 64-bit ring 3', SEL_UCODE64, SYSENTER],
+    ['SYSENTER in compatibility-mode ring 3', SEL_UCODE32, SYSENTER],
+  ])('%s is #UD with the MSRs set up, entering nothing', (_name, cs, op) => {
     const m = new Machine64();
-    m.setGate(3, STUBS64 + 3 * 16, { dpl: 3 });
-    m.load(KCODE64, [...setup64(), ...TO_USER64]);
-    m.load(UCODE64, SYSENTER);
-    m.load(KCODE64 + ENTRY, [...HLT, ...rdxRcx(BigInt(UCODE64 + 0x40), BigInt(USTACK64 - 0x10)), ...SYSEXIT64]);
-    m.load(UCODE64 + 0x40, [0x48, 0xb8, ...le(0x1122334455667788n, 8), ...INT3]); // mov rax, imm64 (64-bit code only)
+    m.setGate(6, STUBS64 + 6 * 16, { dpl: 3 });
+    m.load(KCODE64, [...MSRS, ...TO_USER(cs)]);
+    m.load(UCODE64, op);
+    m.load(KCODE64 + ENTRY, HLT);
     m.runToHalt();
-    const c = m.cpu;
-    expect(c.rip).toBe(KCODE64 + ENTRY + 1);
-    expect(c.codeMode).toBe(64); // CS.L = 1
-    expect(c.sSel[1]).toBe(0x08);
-    expect(c.sSel[2]).toBe(0x10);
-    expect(m.reg(4)).toBe(HIGH_RSP);
-
-    c.halted = false;
-    m.runToHalt();
-    expect(m.stoppedVector()).toBe(3);
-    expect(m.reg(0)).toBe(0x1122334455667788n);
-    expect(m.frame(0)).toBe(BigInt(UCODE64 + 0x40 + 11)); // after the INT3
-    expect(m.frame(1)).toBe(0x08n + 32n + 3n); // SYSENTER_CS + 32 = the 64-bit user CS
-    expect(m.frame(1)).toBe(BigInt(SEL_UCODE64));
-    expect(m.frame(3)).toBe(BigInt(USTACK64 - 0x10)); // RSP = RCX
-    expect(m.frame(4)).toBe(0x08n + 40n + 3n); // SS = SYSENTER_CS + 40
+    expect(m.stoppedVector()).toBe(6);
+    expect(m.frame(0)).toBe(BigInt(UCODE64)); // #UD has no error code: RIP first
+    expect(m.frame(1)).toBe(BigInt(cs));
   });
 
-  it('SYSEXIT without REX.W goes to compatibility mode with CS = SYSENTER_CS + 16', () => {
-    const m = new Machine64();
-    m.setGate(3, STUBS64 + 3 * 16, { dpl: 3 });
-    m.load(KCODE64, [...LTR, ...setup64(), 0xb8, ...le(10, 4), 0xba, ...le(UCODE64 + 0x80, 4), 0xb9, ...le(USTACK64 - 0x20, 4), ...SYSEXIT]);
-    m.load(UCODE64 + 0x80, [0x48, ...INT3]); // in 32-bit code 0x48 is DEC EAX, not a REX prefix
-    m.runToHalt();
-    expect(m.stoppedVector()).toBe(3);
-    expect(m.reg(0)).toBe(9n);
-    expect(m.frame(0)).toBe(BigInt(UCODE64 + 0x82));
-    expect(m.frame(1)).toBe(BigInt(SEL_UCODE32));
-    expect(m.frame(3)).toBe(BigInt(USTACK64 - 0x20));
-    expect(m.frame(4)).toBe(0x08n + 24n + 3n);
-  });
-
-  it('raises #GP(0) for 64-bit SYSEXIT with a non-canonical RDX or RCX, staying in ring 0', () => {
-    for (const [rdx, rcx] of [[0x0000800000000000n, BigInt(USTACK64)], [BigInt(UCODE64), 0xfff0000000000000n]] as const) {
+  it.each([
+    ['SYSEXIT', SYSEXIT], ['SYSEXIT with REX.W', SYSEXIT64],
+  ])('%s in 64-bit ring 0 is #UD, even with SYSENTER_CS = 0', (_name, op) => {
+    for (const pre of [MSRS, []]) {
       const m = new Machine64();
-      const pre = [...setup64(), ...rdxRcx(rdx, rcx)];
-      m.load(KCODE64, [...pre, ...SYSEXIT64]);
+      m.load(KCODE64, [...pre, 0xba, ...le(UCODE64, 4), 0xb9, ...le(USTACK64, 4), ...op]);
       m.runToHalt();
-      expect(m.stoppedVector()).toBe(13);
-      expect(m.frame(0)).toBe(0n);
-      expect(m.frame(1)).toBe(BigInt(KCODE64 + pre.length));
-      expect(m.frame(2)).toBe(0x08n);
+      expect(m.stoppedVector()).toBe(6);
+      expect(m.frame(0)).toBe(BigInt(KCODE64 + pre.length + 10));
+      expect(m.frame(1)).toBe(0x08n); // still ring 0
     }
   });
 
-  it('round-trips the SYSENTER MSRs through RDMSR and refuses non-canonical ESP/EIP values', () => {
+  it('SYSEXIT in compatibility-mode ring 3 is #UD (before the CPL check that gives #GP in legacy mode)', () => {
     const m = new Machine64();
-    // rdmsr 0x175 -> r8d/r9d; rdmsr 0x176 -> r10d/r11d; rdmsr 0x174 -> ebx/ebp; then wrmsr 0x176 non-canonical
-    m.load(KCODE64, [
-      ...setup64(),
-      0xb9, ...le(0x175, 4), 0x0f, 0x32, 0x41, 0x89, 0xc0, 0x41, 0x89, 0xd1,
-      0xb9, ...le(0x176, 4), 0x0f, 0x32, 0x41, 0x89, 0xc2, 0x41, 0x89, 0xd3,
-      0xb9, ...le(0x174, 4), 0x0f, 0x32, 0x89, 0xc3, 0x89, 0xd5, // -> ebx/ebp
-      ...wrmsr(0x176, 0, 0x00008000), ...HLT,
-    ]);
+    m.setGate(6, STUBS64 + 6 * 16, { dpl: 3 });
+    m.load(KCODE64, [...MSRS, ...TO_USER(SEL_UCODE32)]);
+    m.load(UCODE64, SYSEXIT);
     m.runToHalt();
-    expect([m.reg(8), m.reg(9)]).toEqual([0x1000n, 0xffff8000n]);
-    expect([m.reg(10), m.reg(11)]).toEqual([BigInt(KCODE64 + ENTRY), 0n]);
-    expect([m.reg(3), m.reg(5)]).toEqual([8n, 0n]);
-    expect(m.stoppedVector()).toBe(13);
-    expect(m.cpu.sysenterEip).toBe(KCODE64 + ENTRY); // unchanged
-
-    const esp = new Machine64();
-    esp.load(KCODE64, [...wrmsr(0x175, 0, 0x00010000), ...HLT]);
-    esp.runToHalt();
-    expect(esp.stoppedVector()).toBe(13);
-    expect(esp.cpu.sysenterEsp).toBe(0);
+    expect(m.stoppedVector()).toBe(6);
+    expect(m.frame(1)).toBe(BigInt(SEL_UCODE32));
   });
 });

@@ -60,10 +60,10 @@ export function readMsr(c: Cpu, m: number): [number, number] {
   switch (m) {
     case 0x10: return split(c.tscSource() + c.tscOffset);
     case MSR_TSC_ADJUST: return split(tscAdjust(c));
-    case 0x1b: return [c.apicBase | 0, 0];
+    case 0x1b: return split(c.apicBase);
     case 0x174: return [c.sysenterCs, 0];
-    case 0x175: return split(c.sysenterEsp);
-    case 0x176: return split(c.sysenterEip);
+    case 0x175: return [c.sysenterEsp | 0, 0];
+    case 0x176: return [c.sysenterEip | 0, 0];
     case 0x1a0: return [c.miscEnable, 0];
     case 0x277: return [c.patLo, c.patHi];
     case 0xc0000080: return [c.efer, 0];
@@ -99,10 +99,18 @@ export function writeMsr(c: Cpu, m: number, lo: number, hi: number): void {
       setTscAdjust(c, v);
       return;
     }
-    case 0x1b: c.apicBase = (lo & 0xfffff900) | 0; return;
+    case 0x1b:
+      // Writable: BSP (8), AE (11) and the base, bits 39:12 (MAXPHYADDR 40; SDM 10.4.4,
+      // APM 16.3.1). Every other bit is reserved and #GP rather than masked: 7:0, 9, 10
+      // (x2APIC enable: x2APIC is not advertised) and 63:40.
+      if ((lo & 0x6ff) || (hi & ~0xff)) c.fault(EX_GP, 0);
+      c.apicBase = (hi & 0xff) * TWO32 + (lo >>> 0);
+      return;
     case 0x174: c.sysenterCs = lo & 0xffff; return;
-    case 0x175: c.sysenterEsp = canonical(c, lo, hi); return;
-    case 0x176: c.sysenterEip = canonical(c, lo, hi); return;
+    // AMD keeps 32 bits of SYSENTER_ESP/EIP (SYSENTER is legacy-mode only there): the high
+    // half of a write is dropped, not checked, and reads back as 0.
+    case 0x175: c.sysenterEsp = lo >>> 0; return;
+    case 0x176: c.sysenterEip = lo >>> 0; return;
     case 0x1a0: c.miscEnable = lo; return;
     case 0x277:
       if (!validPat(lo, hi)) c.fault(EX_GP, 0);

@@ -2,6 +2,7 @@
 import type { Cpu } from '../cpu.ts';
 import type { BootCpuState, SegmentSetup } from '../../cpu-api.ts';
 import { CS, DS, ES, FS, GS, LDTR, SS, TR, EFER_LMA, EFER_LME, CR0_PG } from '../constants.ts';
+import { loadPdptes, paePaging, pdpteRegs } from '../paging.ts';
 
 export function resetState(c: Cpu): void {
   c.rl.fill(0);
@@ -35,6 +36,7 @@ export function resetState(c: Cpu): void {
   c.rip = 0xfff0;
   c.star = 0; c.starHi = 0; c.lstar = 0; c.cstar = 0; c.fmask = 0; c.kernelGsBase = 0;
   c.sysenterCs = 0; c.sysenterEsp = 0; c.sysenterEip = 0;
+  pdpteRegs(c).fill(0);
   c.patLo = 0x00070406; c.patHi = 0x00070406;
   c.apicBase = 0xfee00900;
   c.miscEnable = 1;
@@ -96,6 +98,10 @@ export function applyBootState(c: Cpu, st: BootCpuState): void {
   setR(3, st.rbx);
   setR(5, st.rbp);
   setR(7, st.rdi);
+  // A boot state with PAE paging on needs its PDPTE registers, as if CR3 had been loaded.
+  if (paePaging(c, c.cr0, c.cr4)) {
+    try { loadPdptes(c, c.cr3); } catch { throw new Error('boot CPU state: a PAE PDPTE at CR3 has reserved bits set'); }
+  }
   c.tlbFlushAll();
   c.updateMode();
 }

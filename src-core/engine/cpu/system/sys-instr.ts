@@ -14,6 +14,7 @@ import { readMsr, writeMsr } from './msr.ts';
 import { DHI, DLO, DADDR, descAttr, descBase, descLimit, readDescriptor, readDescriptorHigh, setSegCache, sysWrite32 } from './segments.ts';
 import { fxsave, fxrstor } from '../fxsave.ts';
 import { wideLin } from './mem-operand.ts';
+import { loadPdptes, paePaging } from '../paging.ts';
 
 /** 2^47: 64-bit addresses must lie in [-2^47, 2^47) (48-bit linear addresses). */
 const CANONICAL = 140737488355328;
@@ -43,7 +44,7 @@ export function execSystem0f(c: Cpu, ins: Instr): void {
     case 0x131: rdtsc(c, false); return;
     case 0x133: c.fault(EX_GP, 0); return; // RDPMC: no counters
     case 0x134: sysenter(c); return;
-    case 0x135: sysexit(c, ins); return;
+    case 0x135: sysexit(c); return;
     case 0x1a2: {
       const [a, b, cc, d] = cpuid(c, c.rl[0]!, c.rl[1]!);
       c.rl[0] = a; c.rl[3] = b; c.rl[1] = cc; c.rl[2] = d;
@@ -211,6 +212,9 @@ export function setCr0(c: Cpu, v: number): void {
   v = (v | 0x10) >>> 0; // ET is hardwired
   if ((v & CR0_PG) && !(v & CR0_PE)) c.fault(EX_GP, 0);
   const old = c.cr0;
+  // PDPTEs load when PAE paging is on afterwards and PG, CD or NW changes (SDM 4.4.1); an
+  // invalid one makes this MOV #GP with nothing changed.
+  if (paePaging(c, v, c.cr4) && ((old ^ v) & (CR0_PG | CR0_CD | CR0_NW))) loadPdptes(c, c.cr3);
   if ((v & CR0_PG) && !(old & CR0_PG) && (c.efer & EFER_LME)) {
     if (!(c.cr4 & CR4_PAE)) c.fault(EX_GP, 0);
     c.efer |= EFER_LMA;
@@ -239,7 +243,9 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
         return;
       case 2: c.cr2 = hi * TWO32 + (lo >>> 0); return;
       case 3: {
-        c.cr3 = (hi >>> 0) * TWO32 + (lo >>> 0);
+        const v = (hi >>> 0) * TWO32 + (lo >>> 0);
+        if (paePaging(c, c.cr0, c.cr4)) loadPdptes(c, v);
+        c.cr3 = v;
         c.tlbFlushNonGlobal();
         return;
       }
@@ -249,6 +255,7 @@ function movCr(c: Cpu, ins: Instr, write: boolean): void {
         // Only bits we implement: TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT. VME and PVI
         // (virtual-8086 extensions) are neither implemented nor advertised.
         if (lo & ~0x7fc || hi !== 0) c.fault(EX_GP, 0);
+        if (paePaging(c, c.cr0, lo) && ((old ^ lo) & (CR4_PAE | CR4_PGE | CR4_PSE))) loadPdptes(c, c.cr3);
         c.cr4 = lo;
         if ((old ^ lo) & (CR4_PAE | CR4_PGE | CR4_PSE)) c.tlbFlushAll();
         return;
@@ -328,12 +335,17 @@ function sysret(c: Cpu, ins: Instr): void {
   if (!(c.efer & EFER_SCE)) c.fault(EX_UD);
   if (!(c.cr0 & 1) || c.cpl !== 0) c.fault(EX_GP, 0);
   const sel = c.starHi >>> 16;
+  let badRip = false;
   if (c.efer & EFER_LMA) {
     if (ins.osize === 64) {
+      // AMD (APM SYSRET) does not check RCX: the return completes and the #GP(0) comes from
+      // fetching at the non-canonical RIP, at CPL 3 with the user CS/SS and RFLAGS = R11 in
+      // place and that RIP in the frame (Intel raises it at CPL 0 before any state changes).
+      // Fetch assumes a canonical RIP, so the fault is raised here once the state is loaded.
       const target = c.rh[1]! * TWO32 + (c.rl[1]! >>> 0);
-      if (target < -140737488355328 || target >= 140737488355328) c.fault(EX_GP, 0);
       flatCode(c, ((sel + 16) & 0xfffc) | 3, true, 3);
       c.rip = target;
+      if (target < -CANONICAL || target >= CANONICAL) badRip = true;
     } else {
       setSegCache(c, CS, (sel & 0xfffc) | 3, 0, 0xffffffff, 0xc0fb);
       c.rip = c.rl[1]! >>> 0;
@@ -352,46 +364,34 @@ function sysret(c: Cpu, ins: Instr): void {
   c.sLimit[SS] = 0xffffffff;
   c.updateMode();
   c.intCheck = true;
+  if (badRip) { c.ip0 = c.rip; c.fault(EX_GP, 0); }
 }
 
+// SYSENTER/SYSEXIT are legacy-mode only on AMD (APM vol. 3): in long mode, 64-bit and
+// compatibility mode alike, both raise #UD (Intel runs them there). The #UD comes first, before
+// the CPL and SYSENTER_CS checks. The SYSENTER MSRs hold 32 bits on AMD (msr.ts).
 function sysenter(c: Cpu): void {
+  if (c.efer & EFER_LMA) c.fault(EX_UD);
   if (!(c.cr0 & 1)) c.fault(EX_GP, 0);
   const cs = c.sysenterCs & 0xfffc;
   if (cs === 0) c.fault(EX_GP, 0);
-  const long = (c.efer & EFER_LMA) !== 0;
   c.flags &= ~(VM | IF | RF);
-  flatCode(c, cs, long, 0);
+  flatCode(c, cs, false, 0);
   flatStack(c, cs + 8, 0);
-  if (long) {
-    c.rl[4] = c.sysenterEsp % TWO32 | 0; c.rh[4] = Math.floor(c.sysenterEsp / TWO32);
-    c.rip = c.sysenterEip;
-  } else {
-    c.rl[4] = c.sysenterEsp | 0;
-    c.rip = c.sysenterEip >>> 0;
-  }
+  c.rl[4] = c.sysenterEsp | 0;
+  c.rip = c.sysenterEip >>> 0;
   c.updateMode();
 }
 
-function sysexit(c: Cpu, ins: Instr): void {
+function sysexit(c: Cpu): void {
+  if (c.efer & EFER_LMA) c.fault(EX_UD);
   if (!(c.cr0 & 1) || c.cpl !== 0) c.fault(EX_GP, 0);
   const base = c.sysenterCs & 0xfffc;
   if (base === 0) c.fault(EX_GP, 0);
-  if (ins.osize === 64) {
-    // Back to 64-bit mode: RIP = RDX and RSP = RCX must be canonical, checked before any
-    // state changes (SDM SYSEXIT, 64-bit mode exceptions).
-    const rip = c.rh[2]! * TWO32 + (c.rl[2]! >>> 0);
-    const rsp = c.rh[1]! * TWO32 + (c.rl[1]! >>> 0);
-    if (rip < -CANONICAL || rip >= CANONICAL || rsp < -CANONICAL || rsp >= CANONICAL) c.fault(EX_GP, 0);
-    flatCode(c, (base + 32) | 3, true, 3);
-    flatStack(c, (base + 40) | 3, 3);
-    c.rl[4] = c.rl[1]!; c.rh[4] = c.rh[1]!;
-    c.rip = rip;
-  } else {
-    flatCode(c, (base + 16) | 3, false, 3);
-    flatStack(c, (base + 24) | 3, 3);
-    c.rl[4] = c.rl[1]!; c.rh[4] = 0;
-    c.rip = c.rl[2]! >>> 0;
-  }
+  flatCode(c, (base + 16) | 3, false, 3);
+  flatStack(c, (base + 24) | 3, 3);
+  c.rl[4] = c.rl[1]!;
+  c.rip = c.rl[2]! >>> 0;
   c.updateMode();
 }
 
@@ -401,7 +401,9 @@ function group15(c: Cpu, ins: Instr): void {
     if (ins.ext >= 5 && ins.mp === 0) return;
     c.fault(EX_UD);
   }
-  if (ins.mp !== 0 && ins.mp !== 1) c.fault(EX_UD);
+  // A 66, F3 or F2 prefix makes FXSAVE/FXRSTOR/LDMXCSR/STMXCSR (and the XSAVE family) #UD,
+  // as on the AMD host; only 66 /7 (CLFLUSHOPT) exists, and CLFLUSH takes no prefix.
+  if (ins.mp !== 0 && !(ins.mp === 1 && ins.ext === 7)) c.fault(EX_UD);
   // #UD and #NM come before the operand's segment and page checks.
   if (ins.ext < 2 && (c.cr0 & (CR0_TS | 0x4))) c.fault(EX_NM);
   if ((ins.ext === 2 || ins.ext === 3) && !(c.cr4 & CR4_OSFXSR)) c.fault(EX_UD);

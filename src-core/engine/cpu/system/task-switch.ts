@@ -14,6 +14,7 @@ import { CR0_PG, CR0_TS, CS, DS, ES, EX_DB, EX_GP, EX_NP, EX_SS, EX_TS, FS, GS, 
 import { getFlags } from '../flags.ts';
 import { push } from '../operands.ts';
 import { deliverInterrupt } from './interrupts.ts';
+import { loadPdptes, paePaging } from '../paging.ts';
 
 /** DR6.BT: the debug exception came from a task switch to a TSS with the T bit set. */
 const DR6_BT = 0x8000;
@@ -138,6 +139,9 @@ function switchTask(c: Cpu, sel: number, kind: TaskSwitchKind, code: number): vo
   // Local breakpoints (DR7 L0-L3) belong to the old task.
   c.dr[7] = (c.dr[7]! & ~0x55) >>> 0;
   if (ncr3 >= 0 && (c.cr0 & CR0_PG)) {
+    // Under PAE paging the new CR3 loads the PDPTE registers too (an invalid one is #GP(0),
+    // raised here after the outgoing task is saved).
+    if (paePaging(c, c.cr0, c.cr4)) loadPdptes(c, ncr3);
     c.cr3 = ncr3;
     c.tlbFlushNonGlobal();
   }

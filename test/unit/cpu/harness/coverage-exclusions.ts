@@ -40,7 +40,6 @@ export const EXCLUSIONS: Exclusion[] = [
   { re: BRANCH66, why: 'near branches with 66: vendor-specific (Intel ignores the prefix, AMD truncates RIP to 16 bits)' },
   // Mismatches found by this check and reported to the owners of the files (Hangar executes
   // what the host rejects with #UD). Remove an entry once the encoding raises #UD.
-  { re: /^0fae 66 W. m[0-3]$/, why: '66 FXSAVE/FXRSTOR/LDMXCSR/STMXCSR: the host raises #UD (system/sys-instr.ts group 15)', reported: [0x66, 0x0f, 0xae, 0x1b] },
 ];
 
 export function excludedBy(key: string): Exclusion | undefined {

@@ -53,9 +53,9 @@ export function addMoreTemplates(T: Template[], t: T, sse: Sse): void {
   sse('movq2dq', 0xd6, 0xf3, { mmx: true, modrm: 'reg' });
   sse('movdq2q', 0xd6, 0xf2, { mmx: true, modrm: 'reg' });
   // Group 15: MXCSR load/store, CLFLUSH (CLFLUSHOPT with 66), the fences.
-  // 66 LDMXCSR/STMXCSR are #UD on the host but run in Hangar (reported): not generated.
-  T.push(t('ldmxcsr', [0x0f, 0xae], { modrm: 'mem', ext: 2, sse: true, fillMem: fillMxcsr, key: '0fae/2', p66: false, reps: [] }));
-  T.push(t('stmxcsr', [0x0f, 0xae], { modrm: 'mem', ext: 3, sse: true, key: '0fae/3', p66: false, reps: [] }));
+  // LDMXCSR/STMXCSR with 66, F3 or F2: #UD on the host and in Hangar; generated so it stays so.
+  T.push(t('ldmxcsr', [0x0f, 0xae], { modrm: 'mem', ext: 2, sse: true, fillMem: fillMxcsr, key: '0fae/2', rep: true, reps: [0xf3, 0xf2] }));
+  T.push(t('stmxcsr', [0x0f, 0xae], { modrm: 'mem', ext: 3, sse: true, key: '0fae/3', rep: true, reps: [0xf3, 0xf2] }));
   // F3 and 66 select other instructions in group 15 (RDFSBASE..., INCSSP, TPAUSE): `reps: []`
   // keeps the generator from adding them.
   T.push(t('clflush', [0x0f, 0xae], { modrm: 'mem', ext: 7, key: '0fae/7', reps: [] }));
