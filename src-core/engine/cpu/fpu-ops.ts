@@ -3,7 +3,7 @@
 // FSCALE, FXTRACT, FRNDINT. Numeric work is in float80/.
 import type { Cpu } from './cpu.ts';
 import type { F80 } from './float80/core.ts';
-import { BIAS, Cls, DE, EXT64, Flags, IE, INDEFINITE, ZE, bitLength, classify, inf, isNaNCls, roundExt, signOf, toExact, zero } from './float80/core.ts';
+import { BIAS, Cls, DE, EXT64, Flags, IE, INDEFINITE, OE, PE, UE, ZE, bitLength, classify, inf, isNaNCls, roundExt, signOf, toExact, zero } from './float80/core.ts';
 import { checkOperands, propagateNaN } from './float80/arith.ts';
 import { fromInt, roundToInteger } from './float80/convert.ts';
 import { SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_ES, SW_SF } from './fpu.ts';
@@ -190,6 +190,20 @@ export function fscale(a: F80, b: F80, cw: number, fl: Flags): F80 {
     if (y.sign) k = -k;
   }
   const x = toExact(a);
+  // With OE (UE) unmasked a result too large (small) even for the 24576 bias adjustment
+  // becomes a signed infinity with OE, PE and C1 set (a signed zero with UE, PE, C1 clear),
+  // whatever the rounding: the host's answers (only FSCALE can get that far).
+  const top = x.e + k + bitLength(x.m) - 1 + BIAS; // biased exponent before rounding
+  if (!(cw & OE) && top - 24576 > 0x7ffe) {
+    fl.ex |= OE | PE;
+    fl.c1 = true;
+    return inf(x.sign);
+  }
+  if (!(cw & UE) && top + 24576 < 1) {
+    fl.ex |= UE | PE;
+    fl.c1 = false;
+    return zero(x.sign);
+  }
   return roundExt(x.sign, x.m, x.e + k, EXT64, (cw >> 10) & 3, fl, cw);
 }
 

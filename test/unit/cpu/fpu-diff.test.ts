@@ -109,6 +109,17 @@ describe.skipIf(!canRun)('x87 differential: host CPU vs soft-float', () => {
     mk('fprem1', [0xd9, 0xf5], ['4005:c800000000000000', '4000:c000000000000000']);
     mk('fprem partial', [0xd9, 0xf8], ['40ff:c90fdaa22168c235', '3fff:c90fdaa22168c235']);
     mk('fscale', [0xd9, 0xfd], [THREE, 'c002:a000000000000000']);
+    // Beyond the reach of the 24576 bias adjustment (OE/UE unmasked): infinity, zero.
+    mk('fscale overflow past the bias, round down', [0xd9, 0xfd], [THREE, '400f:8000000000000000'], { fcw: 0x777 });
+    mk('fscale overflow within the bias', [0xd9, 0xfd], [THREE, '400d:c000000000000000'], { fcw: 0x377 });
+    mk('fscale underflow past the bias, round up', [0xd9, 0xfd], [THREE, 'c00f:8000000000000000'], { fcw: 0xb6f });
+    mk('fscale underflow within the bias', [0xd9, 0xfd], [THREE, 'c00d:c000000000000000'], { fcw: 0x36f });
+    // Reserved aliases: FSTP1 (D9 D8+i) with ST(0) empty pops without underflow on the AMD host.
+    mk('fstp1 st0 empty', [0xd9, 0xda], []);
+    mk('fstp1', [0xd9, 0xda], [ONE, TWO, THREE]);
+    mk('fstp8 st0 empty', [0xdf, 0xd2], []);
+    mk('fxch4', [0xdd, 0xc9], [ONE, TWO]);
+    mk('fxch7 st1 empty', [0xdf, 0xca], [ONE, TWO]);
     mk('fxtract', [0xd9, 0xf4], ['c00a:b000000000000000']);
     mk('fxtract zero', [0xd9, 0xf4], ['0000:0000000000000000']);
     for (let rc = 0; rc < 4; rc++) mk(`frndint -2.5 rc${rc}`, [0xd9, 0xfc], ['c000:a000000000000000'], { fcw: 0x37f | (rc << 10) });
