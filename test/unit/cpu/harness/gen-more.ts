@@ -56,6 +56,12 @@ export function addMoreTemplates(T: Template[], t: T, sse: Sse): void {
   // LDMXCSR/STMXCSR with 66, F3 or F2: #UD on the host and in Hangar; generated so it stays so.
   T.push(t('ldmxcsr', [0x0f, 0xae], { modrm: 'mem', ext: 2, sse: true, fillMem: fillMxcsr, key: '0fae/2', rep: true, reps: [0xf3, 0xf2] }));
   T.push(t('stmxcsr', [0x0f, 0xae], { modrm: 'mem', ext: 3, sse: true, key: '0fae/3', rep: true, reps: [0xf3, 0xf2] }));
+  // FXSAVE/FXRSTOR with 66, F3 or F2: #UD on both sides (the plain forms are gen-x87.ts's).
+  for (const p of [0x66, 0xf3, 0xf2]) {
+    for (const e of [0, 1]) {
+      T.push(t(`${e ? 'fxrstor' : 'fxsave'} ${p.toString(16)}`, [0x0f, 0xae], { modrm: 'mem', ext: e, mandatory: p, key: `${p.toString(16)}0fae/${e}`, p66: false, reps: [] }));
+    }
+  }
   // F3 and 66 select other instructions in group 15 (RDFSBASE..., INCSSP, TPAUSE): `reps: []`
   // keeps the generator from adding them.
   T.push(t('clflush', [0x0f, 0xae], { modrm: 'mem', ext: 7, key: '0fae/7', reps: [] }));
