@@ -134,7 +134,7 @@ function emitBlock(b: Block, dead: boolean[] | null, facts: EmitFacts[] | null, 
   const guard = validation(b) + (segs !== 0 ? `if ((c.segChk & ${segs}) !== 0) return H.interpret(c, I);\n` : '');
   return guard + 'const rl = c.rl, rh = c.rh, tv = c.tlbVpn, to = c.tlbOff, tp = c.tlbPerm, dv = c.dv, ram = c.ram, sb = c.sBase;\n' +
     'const RS = 1 << c.userShift, WS = 2 << c.userShift, r0 = c.rip;\n' +
-    'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0, q = 0, p0 = 0, p1 = 0;\n' +
+    'let lin = 0, po = 0, vpn = 0, t = 0, o = 0, a = 0, ah = 0, b = 0, bh = 0, r = 0, rhh = 0, sm = 0, nx = 0, k = 0, q = 0, p0 = 0, p1 = 0, el = 0, eh = 0, es = 0, il = 0, ih = 0;\n' +
     `try {\n${body}} catch (e) { c.jitDone = k; throw e; }\nreturn ${b.n};\n`;
 }
 

@@ -61,12 +61,30 @@ export function linOf(x: EmitCtx): string | null {
   const ins = x.ins;
   const s = ins.seg >= 0 ? ins.seg : ins.defSeg;
   if (ins.asize === 64) {
-    let e = ins.ripRel ? `(${x.next})` : ins.base >= 0 ? reg64(ins.base) : '0';
-    if (ins.index >= 0) e = `${e} + ${reg64(ins.index)} * ${1 << ins.scale}`;
-    // Same operation order as ea(): base, + index, + disp (the rounding must match).
-    let out = `lin = ${e}; lin += ${ins.disp | 0};\n`;
-    // Out of range (non-canonical or inexact): the interpreter's exact path decides.
-    out += `if (lin < -${CANON} || lin >= ${CANON}) { c.rip = ${x.next}; lin = H.ea(c, I[${x.k}]); }\n`;
+    let out: string;
+    if (ins.ripRel) {
+      // A canonical RIP plus a 32-bit displacement is exact as a double.
+      out = `lin = (${x.next}) + ${ins.disp | 0};\n`;
+      out += `if (lin < -${CANON} || lin >= ${CANON}) { c.rip = ${x.next}; lin = H.ea(c, I[${x.k}]); }\n`;
+    } else {
+      // Summed exactly in int32 halves as ea64() does (operands.ts): a double sum rounds
+      // when a huge base and a negative index cancel. el/eh is the running sum, es the new
+      // low half; the carry out of bit 31 comes from the sign bits alone.
+      const cy = (a: string, b: string): string => `(((${a} & ${b}) | ((${a} | ${b}) & ~es)) >>> 31)`;
+      out = ins.base >= 0 ? `el = rl[${ins.base}]; eh = rh[${ins.base}];\n` : 'el = 0; eh = 0;\n';
+      if (ins.index >= 0) {
+        const sc = ins.scale;
+        const xi = ins.index;
+        out += sc === 0 ? `il = rl[${xi}]; ih = rh[${xi}];\n` :
+          `il = rl[${xi}] << ${sc}; ih = (rh[${xi}] << ${sc}) | (rl[${xi}] >>> ${32 - sc});\n`;
+        out += `es = (el + il) | 0; eh = (eh + ih + ${cy('el', 'il')}) | 0; el = es;\n`;
+      }
+      const d = ins.disp | 0;
+      if (d !== 0) out += `es = (el + ${d}) | 0; eh = (eh + ${d >> 31} + ${cy('el', String(d))}) | 0; el = es;\n`;
+      // Not canonical: the interpreter's ea() raises the fault (#GP or #SS by segment).
+      out += `if (((eh << 16) >> 16) !== eh) { c.rip = ${x.next}; H.ea(c, I[${x.k}]); }\n`;
+      out += `lin = eh * ${TWO32} + (el >>> 0);\n`;
+    }
     if (s >= 4) out += `lin = sb[${s}] + lin; if (lin < -${CANON} || lin >= ${CANON}) c.fault(13, 0);\n`;
     return out;
   }
@@ -124,6 +142,19 @@ export function readRM(x: EmitCtx, size: number, lo: string, hi: string): string
   const l = linOf(x);
   if (l === null) return null;
   return l + load(size, lo, hi);
+}
+
+/**
+ * readRM for a read-modify-write: after the read, the store is checked as the interpreter's
+ * checkStore does (operands.ts), so a store that would fault does so before the flags or any
+ * register change. A TLB hit with write permission on RAM needs no further check.
+ */
+export function readRMW(x: EmitCtx, size: number, lo: string, hi: string): string | null {
+  const rd = readRM(x, size, lo, hi);
+  if (rd === null || x.ins.mod === 3) return rd;
+  const bytes = size >> 3;
+  const cross = bytes > 1 ? ` if ((lin & 4095) + ${bytes} > 4096) c.checkWritable(lin + ${bytes - 1});` : '';
+  return rd + `${tlbHit('WS', size)}{} else { c.checkWritable(lin);${cross} }\n`;
 }
 
 /** Write the r/m operand after readRM (memory reuses `lin`). */

@@ -8,7 +8,7 @@ import { aluOp, flagsDead } from './emit-alu.ts';
 import { carryIn, fuseCond } from './emit-cond.ts';
 import { emitImul } from './emit-mul.ts';
 import { emitShiftConst } from './emit-shift.ts';
-import { CANON, linOf, load, readReg, readRM, reg64, store, writeReg, writeRM, writeRMAfterRead } from './emit-mem.ts';
+import { CANON, linOf, load, readReg, readRM, readRMW, reg64, store, writeReg, writeRM, writeRMAfterRead } from './emit-mem.ts';
 import type { EmitCtx } from './emit-mem.ts';
 
 const TWO32 = 4294967296;
@@ -57,7 +57,7 @@ function emitAluBody(x: EmitCtx, op: number, os: number, aop: number): string | 
   switch (op & 7) {
     case 0: case 1: {
       const size = op & 1 ? os : 8;
-      const rd = readRM(x, size, 'a', 'ah');
+      const rd = aop === OP_CMP ? readRM(x, size, 'a', 'ah') : readRMW(x, size, 'a', 'ah');
       if (rd === null) return null;
       let s = rd + readReg(size, ins.reg, ins.rex, 'b', 'bh') + '\n' + aluOp(aop, size, 'a', 'ah', 'b', 'bh');
       if (aop !== OP_CMP) s += writeRMAfterRead(x, size, 'r', 'rhh');
@@ -130,7 +130,7 @@ export function emitInstr(x: EmitCtx): Emitted | null {
   switch (op) {
     case 0x80: case 0x81: case 0x83: {
       const size = op === 0x80 ? 8 : os;
-      const rd = readRM(x, size, 'a', 'ah');
+      const rd = ins.ext === OP_CMP ? readRM(x, size, 'a', 'ah') : readRMW(x, size, 'a', 'ah');
       if (rd === null) return null;
       let s = carryPrefix(x, ins.ext) + rd + aluOp(ins.ext, size, 'a', 'ah', immFor(size, ins.imm), String(ins.imm >> 31));
       if (ins.ext !== OP_CMP) s += writeRMAfterRead(x, size, 'r', 'rhh');
@@ -147,7 +147,7 @@ export function emitInstr(x: EmitCtx): Emitted | null {
     case 0xf6: case 0xf7: {
       if (ins.ext > 3) return null;
       const size = op === 0xf6 ? 8 : os;
-      const rd = readRM(x, size, 'a', 'ah');
+      const rd = ins.ext < 2 ? readRM(x, size, 'a', 'ah') : readRMW(x, size, 'a', 'ah'); // TEST reads only
       if (rd === null) return null;
       if (ins.ext === 2) return plain(rd + writeRMAfterRead(x, size, '~a', '~ah')); // NOT: no flags
       if (ins.ext === 3) return plain(rd + aluOp(OP_SUB, size, '0', '0', 'a', 'ah') + writeRMAfterRead(x, size, 'r', 'rhh')); // NEG = 0 - a
@@ -189,7 +189,7 @@ export function emitInstr(x: EmitCtx): Emitted | null {
     case 0xfe: case 0xff: {
       if (ins.ext > 1) return null;
       const size = op === 0xfe ? 8 : os;
-      const rd = readRM(x, size, 'a', 'ah');
+      const rd = readRMW(x, size, 'a', 'ah');
       if (rd === null) return null;
       return plain(rd + incDec(size, ins.ext === 0) + writeRMAfterRead(x, size, 'r', 'rhh'));
     }
@@ -198,7 +198,7 @@ export function emitInstr(x: EmitCtx): Emitted | null {
       const k = emitShiftConst(x);
       if (k !== null) return plain(k);
       const size = op & 1 ? os : 8;
-      const rd = readRM(x, size, 'a', 'ah');
+      const rd = readRMW(x, size, 'a', 'ah');
       if (rd === null) return null;
       const cnt = op <= 0xc1 ? String(ins.imm & 0xff) : op <= 0xd1 ? '1' : '(rl[1] & 255)';
       return plain(rd + `r = H.shift(c, ${ins.ext}, ${size}, a, ah, ${cnt}); rhh = c.rhi;\n` + writeRMAfterRead(x, size, 'r', 'rhh'));

@@ -3,7 +3,7 @@
 // observe them): only the value is computed, as shift() (alu.ts) computes it. Live flags,
 // counts in CL, 8/16-bit operands and the rotates through carry call shift() itself.
 import type { EmitCtx } from './emit-mem.ts';
-import { readRM, writeRMAfterRead } from './emit-mem.ts';
+import { readRMW, writeRMAfterRead } from './emit-mem.ts';
 import { flagsDead } from './emit-alu.ts';
 
 /** r = a rotated/shifted by n (1..31), 32-bit. */
@@ -56,7 +56,7 @@ export function emitShiftConst(x: EmitCtx): string | null {
   if (n === 0) return null; // nothing shifted: shift() leaves value and flags as they are
   const v = size === 64 ? value64(ins.ext, n) : value32(ins.ext, n);
   if (v === null) return null;
-  const rd = readRM(x, size, 'a', 'ah');
+  const rd = readRMW(x, size, 'a', 'ah');
   if (rd === null) return null;
   return rd + v + (size === 32 ? 'rhh = 0;\n' : '') + writeRMAfterRead(x, size, 'r', 'rhh');
 }
