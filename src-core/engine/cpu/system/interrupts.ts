@@ -47,8 +47,9 @@ export function deliverPending(c: Cpu): void {
   guarded(c, vec, HAS_CODE.has(vec) ? (code < 0 ? 0 : code) : -1, 'fault');
 }
 
-/** Deliver with double/triple-fault escalation when the delivery itself faults. */
-function guarded(c: Cpu, vec: number, code: number, kind: EventKind): void {
+/** Deliver with double/triple-fault escalation when the delivery itself faults (the run loop
+ * delivers single-step traps through it too). */
+export function guarded(c: Cpu, vec: number, code: number, kind: EventKind): void {
   const prev = c.delivering;
   c.delivering = vec;
   try {
