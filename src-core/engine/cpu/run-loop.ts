@@ -7,9 +7,22 @@ import type { Block } from './block.ts';
 import { fetchBlock, fetchInstr } from './fetch.ts';
 import { compileBlock } from './jit/compile.ts';
 import { execute } from './exec.ts';
+import type { Instr } from './decode.ts';
 import { EX_DB } from './constants.ts';
-import { checkInterrupts, deliverInterrupt, deliverPending } from './system/interrupts.ts';
+import { checkInterrupts, deliverPending, guarded } from './system/interrupts.ts';
 const TF = 0x100; // local copy: hot-path constant
+const SS = 2; // local copy: segment register number
+
+/**
+ * MOV SS / POP SS (completed): the SS-load shadow. The SDM (Vol. 3, 6.8.3) has a load of SS
+ * hold back interrupts, debug exceptions and the single-step trap until the boundary after the
+ * next instruction, where one #DB reports both steps; so no trap is taken after the load. The
+ * interrupt side is c.inhibit, shared with STI, whose shadow blocks only interrupts: a
+ * single-step trap after STI is taken as usual.
+ */
+function loadsSS(ins: Instr): boolean {
+  return ins.op === 0x17 || (ins.op === 0x8e && ins.ext === SS);
+}
 
 export function runLoop(c: Cpu, budget: number): number {
   c.exitReq = false;
@@ -107,7 +120,10 @@ export function runLoop(c: Cpu, budget: number): number {
           execute(c, ins);
           n++;
           c.executedInRun = n;
-          if (tf !== 0) deliverInterrupt(c, EX_DB, -1, 'trap');
+          // Through the escalating path: a fault while delivering the trap (a bad #DB gate)
+          // is delivered from here with RIP after the stepped instruction, which completed;
+          // thrown on to the catch below it would rewind to c.ip0 and run it again.
+          if (tf !== 0 && !loadsSS(ins)) guarded(c, EX_DB, -1, 'trap');
           if (c.intCheck || c.exitReq || c.halted) break;
           continue;
         }
