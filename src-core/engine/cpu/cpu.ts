@@ -24,6 +24,8 @@ import { resetState, applyBootState } from './system/reset.ts';
 import { saveCpuState, loadCpuState } from './system/snapshot.ts';
 import { checkSeg, refreshSegChecks } from './system/seg-limits.ts';
 import { Fpu } from './fpu.ts';
+/** The first non-canonical address above the lower half (2^47). */
+const CANON_END = 0x800000000000;
 
 /**
  * V8 stores a number field as a small integer until a value outside that range (or a
@@ -333,6 +335,10 @@ export class Cpu implements CpuCore {
   }
 
   // ---- linear memory access (fast path through the TLB) ----
+  // A multi-byte access that runs from the top of the lower canonical half (2^47 - 1) into
+  // non-canonical addresses is #GP(0) before any paging check, as on hardware: the effective-
+  // address checks see only its first byte, so the page-crossing paths below check its last.
+  // (Linear addresses outside 64-bit mode stay below 2^32 and never reach it.)
 
   rd8(lin: number): number {
     const po = lin & 0xfff;
@@ -356,6 +362,7 @@ export class Cpu implements CpuCore {
         if (o >= 0) return this.dv.getUint16(o + po, true);
       }
     }
+    if (lin + 1 >= CANON_END) this.fault(EX_GP, 0);
     return this.rd8(lin) | (this.rd8(lin + 1) << 8);
   }
 
@@ -373,6 +380,7 @@ export class Cpu implements CpuCore {
       const phys = this.physFor(lin, false);
       return this.bus.read32(phys) | 0;
     }
+    if (lin + 3 >= CANON_END) this.fault(EX_GP, 0);
     return this.rd8(lin) | (this.rd8(lin + 1) << 8) | (this.rd8(lin + 2) << 16) | (this.rd8(lin + 3) << 24);
   }
 
@@ -390,6 +398,7 @@ export class Cpu implements CpuCore {
         }
       }
     }
+    if (lin + 7 >= CANON_END) this.fault(EX_GP, 0);
     const lo = this.rd32(lin);
     this.mhi = this.rd32(lin + 4);
     return lo;
@@ -438,6 +447,7 @@ export class Cpu implements CpuCore {
       }
       return;
     }
+    if (lin + 1 >= CANON_END) this.fault(EX_GP, 0);
     this.checkWritable(lin + 1);
     this.wr8(lin, v);
     this.wr8(lin + 1, v >> 8);
@@ -454,6 +464,7 @@ export class Cpu implements CpuCore {
       }
       return;
     }
+    if (lin + 3 >= CANON_END) this.fault(EX_GP, 0);
     this.checkWritable(lin + 3);
     this.wr8(lin, v);
     this.wr8(lin + 1, v >> 8);
@@ -476,6 +487,7 @@ export class Cpu implements CpuCore {
       }
       return;
     }
+    if (lin + 7 >= CANON_END) this.fault(EX_GP, 0);
     this.checkWritable(lin + 7);
     this.wr32(lin, lo);
     this.wr32(lin + 4, hi);
