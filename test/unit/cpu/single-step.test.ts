@@ -3,6 +3,7 @@
 // holds the trap back over the next instruction (the SS-load shadow), while STI does not.
 import { describe, expect, it } from 'vitest';
 import { DATA, KCODE, Machine64, STUBS, le } from './helpers/machine64.ts';
+import { Machine32 } from './helpers/machine32.ts';
 
 // pushfq; or qword [rsp], 0x100; popfq: sets TF (POPF itself does not trap, TF was clear).
 const setTF = [0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d];
@@ -59,5 +60,20 @@ describe('single-step traps', () => {
     m.runToHalt(1000);
     expect(m.stoppedVector()).toBe(6);
     expect(trapSites(m)).toEqual([at + 1, at + 2]);
+  });
+
+  it('POP SS (32-bit protected mode) holds the trap back over the next instruction', () => {
+    const m = new Machine32();
+    // #DB handler: mov ebp, [esp]; mov [edi], ebp; add edi, 4; iretd
+    m.load(STUBS + 16, [0x8b, 0x2c, 0x24, 0x89, 0x2f, 0x83, 0xc7, 0x04, 0xcf]);
+    // mov edi, DATA; pushfd; or dword [esp], 0x100; popfd
+    const pre = [0xbf, ...le(DATA, 4), 0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d];
+    const at = pre.length;
+    m.load(KCODE, [...pre, 0x6a, 0x10, 0x17, 0x90, 0x0f, 0x0b]); // push 0x10; pop ss; nop; ud2
+    m.runToHalt(1000);
+    expect(m.stoppedVector()).toBe(6);
+    const sites: number[] = [];
+    for (let a = DATA; a < m.reg(7); a += 4) sites.push(m.bus.read32(a) - KCODE);
+    expect(sites).toEqual([at + 2, at + 4]);
   });
 });
