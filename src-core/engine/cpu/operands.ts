@@ -67,17 +67,13 @@ function carry32(lo: number, add: number, sum: number): number {
 }
 
 /**
- * A 64-bit address size's effective address, faulting when not canonical. Summed exactly in
- * int32 halves (a double sum would round when a huge base and a negative index cancel), then
- * returned as a number; RIP-relative addresses are a canonical RIP plus a 32-bit offset.
+ * The effective address of a base/index/displacement operand with a 64-bit address size, as
+ * int32 halves: returns the low half, the high half in c.eaHi. Summed exactly (a double sum
+ * would round when a huge base and a negative index cancel); #GP(0), or #SS(0) for an
+ * SS-relative operand, when not canonical.
  */
-export function ea64(c: Cpu, ins: Instr): number {
+function ea64h(c: Cpu, ins: Instr): number {
   const d = ins.disp;
-  if (ins.ripRel) {
-    const v = c.rip + d;
-    if (v < -CANON || v >= CANON) c.fault(EX_GP, 0);
-    return v;
-  }
   const b = ins.base;
   let lo = 0;
   let hi = 0;
@@ -101,7 +97,22 @@ export function ea64(c: Cpu, ins: Instr): number {
   const sum = (lo + d) | 0;
   hi = (hi + (d >> 31) + carry32(lo, d, sum)) | 0;
   if (((hi << 16) >> 16) !== hi) c.fault(ins.seg === SS || (ins.seg < 0 && ins.defSeg === SS) ? EX_SS : EX_GP, 0);
-  return hi * TWO32 + (sum >>> 0);
+  c.eaHi = hi;
+  return sum;
+}
+
+/**
+ * A 64-bit address size's effective address as a number, faulting when not canonical;
+ * RIP-relative addresses are a canonical RIP plus a 32-bit offset.
+ */
+export function ea64(c: Cpu, ins: Instr): number {
+  if (ins.ripRel) {
+    const v = c.rip + ins.disp;
+    if (v < -CANON || v >= CANON) c.fault(EX_GP, 0);
+    return v;
+  }
+  const lo = ea64h(c, ins);
+  return c.eaHi * TWO32 + (lo >>> 0);
 }
 
 /** Linear address of a 64-bit-mode memory operand with a 64-bit address size: the effective
@@ -120,37 +131,12 @@ export function lin64(c: Cpu, ins: Instr): number {
  * rd32h/wr32h... accessors). The same faults as lin64.
  */
 export function lin64h(c: Cpu, ins: Instr): number {
-  const d = ins.disp;
   if (ins.ripRel || ins.seg >= 4) {
     const l = lin64(c, ins);
     c.eaHi = Math.floor(l / TWO32) | 0;
     return l | 0;
   }
-  const b = ins.base;
-  let lo = 0;
-  let hi = 0;
-  if (b >= 0) {
-    lo = c.rl[b]!;
-    hi = c.rh[b]!;
-  }
-  const x = ins.index;
-  if (x >= 0) {
-    const s = ins.scale;
-    let il = c.rl[x]!;
-    let ih = c.rh[x]!;
-    if (s !== 0) {
-      ih = (ih << s) | (il >>> (32 - s));
-      il <<= s;
-    }
-    const sum = (lo + il) | 0;
-    hi = (hi + ih + carry32(lo, il, sum)) | 0;
-    lo = sum;
-  }
-  const sum = (lo + d) | 0;
-  hi = (hi + (d >> 31) + carry32(lo, d, sum)) | 0;
-  if (((hi << 16) >> 16) !== hi) c.fault(ins.defSeg === SS ? EX_SS : EX_GP, 0);
-  c.eaHi = hi;
-  return sum;
+  return ea64h(c, ins);
 }
 
 /** Linear address of the memory operand, for an access of `size` bytes (outside 64-bit mode
