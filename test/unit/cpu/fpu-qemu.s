@@ -82,17 +82,7 @@ putenv:
 	call putd
 	ret
 
-# Write EAX to port 0xE9, low byte first.
-putd:
-	push %ecx
-	push %eax
-	mov $4, %ecx
-5:	outb %al, $0xe9
-	shr $8, %eax
-	loop 5b
-	pop %eax
-	pop %ecx
-	ret
+	.include "qemu-lib32.s"
 
 	.data
 	.align 16

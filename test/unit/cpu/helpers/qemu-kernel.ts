@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MemoryBus } from '../../../../src-core/engine/bus-memory.ts';
 import { IoBus } from '../../../../src-core/engine/bus-io.ts';
 import { Cpu } from '../../../../src-core/engine/cpu/cpu.ts';
@@ -30,7 +30,7 @@ export function build(src: string, bits: 32 | 64 = 32): Kernel {
   const obj = join(dir, 'k.o');
   const elf = join(dir, 'k.elf');
   const bin = join(dir, 'k.bin');
-  execFileSync('as', [bits === 32 ? '--32' : '--64', src, '-o', obj]);
+  execFileSync('as', [bits === 32 ? '--32' : '--64', '-I', dirname(src), src, '-o', obj]); // -I: the shared qemu-lib*.s
   execFileSync('ld', ['-m', bits === 32 ? 'elf_i386' : 'elf_x86_64', `-Ttext=0x${LOAD.toString(16)}`, '-e', '_start', obj, '-o', elf]);
   execFileSync('objcopy', ['-O', 'binary', elf, bin]);
   const m = /^([0-9a-f]+) T _start$/m.exec(execFileSync('nm', [elf]).toString());
