@@ -64,42 +64,54 @@ describe('64-bit effective addresses', () => {
   });
 });
 
-describe('read-modify-write with a faulting store', () => {
-  // mov edx, -1; add edx, 1 sets CF ZF PF AF; the faulting ADD would have set SF and OF.
-  const setFlags = [0xba, ...le(0xffffffff, 4), 0x83, 0xc2, 0x01];
-  const before = CF | ZF | PF | AF;
-  const cases: [string, number[]][] = [
-    ['add [rax], ecx', [0x01, 0x08]],
-    ['add [rax], rcx', [0x48, 0x01, 0x08]],
-    ['add dword [rax], 1', [0x83, 0x00, 0x01]],
-    ['sub qword [rax], -1', [0x48, 0x83, 0x28, 0xff]],
-    // Forms the general switch runs (it checks the store right after the read).
-    ['add byte [rax], 1', [0x80, 0x00, 0x01]],
-    ['add word [rax], cx', [0x66, 0x01, 0x08]],
-    ['shl dword [rax], 1', [0xd1, 0x20]],
-    ['inc dword [rax]', [0xff, 0x00]],
-    ['neg qword [rax]', [0x48, 0xf7, 0x18]],
-    ['xadd [rax], ecx', [0x0f, 0xc1, 0x08]],
-  ];
-  for (const [name, bytes] of cases) {
-    it(`${name} on a read-only page: #PF, memory and flags unchanged`, () => {
-      const m = interpreted();
-      const page = 0x51000;
-      m.setPte(page, page, { ro: true }); // CR0.WP is set: supervisor writes fault too
-      m.bus.write32(page, 0x7fffffff);
-      m.bus.write32(page + 4, 0x7fffffff);
-      const code = [...movRax(BigInt(page)), 0xb9, ...le(1, 4), ...setFlags];
-      const at = code.length;
-      m.load(KCODE, [...code, ...bytes, 0xf4]);
-      m.runToHalt();
-      expect(m.stoppedVector()).toBe(14);
-      expect(m.frame(0)).toBe(3n); // present, write
-      expect(m.frame(1)).toBe(BigInt(KCODE + at));
-      expect(m.frame(3) & (CF | PF | AF | ZF | SF | OF)).toBe(before);
-      expect(m.bus.read32(page)).toBe(0x7fffffff);
-    });
-  }
-});
+// Also run with every block compiled on first use: the block compiler is held to the same rule.
+function compiled(): Machine64 {
+  const m = new Machine64();
+  m.cpu.jitThreshold = 1;
+  m.cpu.jitMinInlined = 1;
+  return m;
+}
+
+for (const [engine, make] of [['interpreted', interpreted], ['compiled', compiled]] as const) {
+  describe(`read-modify-write with a faulting store (${engine})`, () => {
+    // mov edx, -1; add edx, 1 sets CF ZF PF AF; the faulting ADD would have set SF and OF.
+    const setFlags = [0xba, ...le(0xffffffff, 4), 0x83, 0xc2, 0x01];
+    const before = CF | ZF | PF | AF;
+    const cases: [string, number[]][] = [
+      ['add [rax], ecx', [0x01, 0x08]],
+      ['add [rax], rcx', [0x48, 0x01, 0x08]],
+      ['add dword [rax], 1', [0x83, 0x00, 0x01]],
+      ['sub qword [rax], -1', [0x48, 0x83, 0x28, 0xff]],
+      // Forms the interpreter's general switch runs (it checks the store right after the read).
+      ['add byte [rax], 1', [0x80, 0x00, 0x01]],
+      ['add word [rax], cx', [0x66, 0x01, 0x08]],
+      ['shl dword [rax], 1', [0xd1, 0x20]],
+      ['sar dword [rax], cl', [0xd3, 0x38]],
+      ['inc dword [rax]', [0xff, 0x00]],
+      ['neg qword [rax]', [0x48, 0xf7, 0x18]],
+      ['xadd [rax], ecx', [0x0f, 0xc1, 0x08]],
+      ['add [rax + 4093], ecx (page-crossing)', [0x01, 0x88, ...le(4093, 4)]],
+    ];
+    for (const [name, bytes] of cases) {
+      it(`${name} on a read-only page: #PF, memory and flags unchanged`, () => {
+        const m = make();
+        const page = 0x51000;
+        m.setPte(page, page, { ro: true }); // CR0.WP is set: supervisor writes fault too
+        m.bus.write32(page, 0x7fffffff);
+        m.bus.write32(page + 4, 0x7fffffff);
+        const code = [...movRax(BigInt(page)), 0xb9, ...le(1, 4), ...setFlags];
+        const at = code.length;
+        m.load(KCODE, [...code, ...bytes, 0xf4]);
+        m.runToHalt();
+        expect(m.stoppedVector()).toBe(14);
+        expect(m.frame(0)).toBe(3n); // present, write
+        expect(m.frame(1)).toBe(BigInt(KCODE + at));
+        expect(m.frame(3) & (CF | PF | AF | ZF | SF | OF)).toBe(before);
+        expect(m.bus.read32(page)).toBe(0x7fffffff);
+      });
+    }
+  });
+}
 
 describe('FS/GS-relative operands', () => {
   // wrmsr FS_BASE (0xc0000100) / GS_BASE (0xc0000101) from edx:eax.
