@@ -227,22 +227,9 @@ c7:	andl $~0x80, pml4 + 8
 
 	.include "qemu-lib64.s"
 
-# Exception stubs, 16 bytes apart: vector, error code (0 when none), RIP, CS, RFLAGS (low dwords).
-	.align 16
-stubs:
-	.set vec, 0
-	.rept 32
-	.align 16
-	.if vec == 8 || vec == 10 || vec == 11 || vec == 12 || vec == 13 || vec == 14 || vec == 17
-	pushq $vec
-	.else
-	pushq $0
-	pushq $vec
-	.endif
-	jmp common
-	.set vec, vec + 1
-	.endr
+	.include "qemu-stubs64.s"
 
+# Reports the vector, the error code (0 when none), RIP, CS and RFLAGS (low dwords).
 common:
 	mov $5, %ecx
 6:	pop %rax

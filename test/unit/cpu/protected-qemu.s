@@ -346,21 +346,7 @@ done:
 
 	.include "qemu-lib32.s"
 
-# Exception stubs, 16 bytes apart: vector and error code (0 when the CPU pushes none).
-	.align 16
-stubs:
-	.set vec, 0
-	.rept 32
-	.align 16
-	.if vec == 8 || vec == 10 || vec == 11 || vec == 12 || vec == 13 || vec == 14 || vec == 17
-	pushl $vec
-	.else
-	pushl $0
-	pushl $vec
-	.endif
-	jmp common
-	.set vec, vec + 1
-	.endr
+	.include "qemu-stubs32.s"
 
 common:
 	mov $0x10, %ax

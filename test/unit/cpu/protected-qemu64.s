@@ -151,21 +151,7 @@ done:
 
 	.include "qemu-lib64.s"
 
-# Exception stubs, 16 bytes apart: vector and error code (0 when the CPU pushes none).
-	.align 16
-stubs:
-	.set vec, 0
-	.rept 32
-	.align 16
-	.if vec == 8 || vec == 10 || vec == 11 || vec == 12 || vec == 13 || vec == 14 || vec == 17
-	pushq $vec
-	.else
-	pushq $0
-	pushq $vec
-	.endif
-	jmp common
-	.set vec, vec + 1
-	.endr
+	.include "qemu-stubs64.s"
 
 common:
 	pop %rax
