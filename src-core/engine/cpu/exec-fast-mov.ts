@@ -8,7 +8,7 @@ import { EX_GP } from './constants.ts';
 import { cond, getZF } from './flags.ts';
 import { shift } from './alu.ts';
 import { imul3, incDec } from './exec-arith.ts';
-import { getReg8, lin64, lin64h, setReg8 } from './operands.ts';
+import { getReg8, lin64, lin64h, setReg8, sum64h } from './operands.ts';
 import { rd16h, rd32h, rd64h, rd8h, wr32h, wr64h, wr8h } from './mem-halves.ts';
 const TWO32 = 4294967296; // local copy: hot-path constant
 const CANON = 140737488355328; // 2^47
@@ -90,37 +90,9 @@ export function movStoreImm64(c: Cpu, ins: Instr): void {
 // ---- LEA (64-bit address size: wraps modulo 2^64, never faults; exact int32 halves) ----
 
 export function lea64(c: Cpu, ins: Instr): void {
-  let lo: number;
-  let hi: number;
-  const b = ins.base;
-  if (b >= 0) {
-    lo = c.rl[b]!;
-    hi = c.rh[b]!;
-  } else if (ins.ripRel) {
-    const r = c.rip;
-    lo = r | 0;
-    hi = Math.floor(r / TWO32) | 0;
-  } else {
-    lo = 0;
-    hi = 0;
-  }
-  const x = ins.index;
-  if (x >= 0) {
-    const s = ins.scale;
-    let il = c.rl[x]!;
-    let ih = c.rh[x]!;
-    if (s !== 0) {
-      ih = (ih << s) | (il >>> (32 - s));
-      il <<= s;
-    }
-    const sum = (lo + il) | 0;
-    hi = (hi + ih + (((lo & il) | ((lo | il) & ~sum)) >>> 31)) | 0;
-    lo = sum;
-  }
-  const d = ins.disp;
-  const sum = (lo + d) | 0;
-  c.rh[ins.r1] = (hi + (d >> 31) + (((lo & d) | ((lo | d) & ~sum)) >>> 31)) | 0;
-  c.rl[ins.r1] = sum;
+  const lo = sum64h(c, ins);
+  c.rh[ins.r1] = c.eaHi;
+  c.rl[ins.r1] = lo;
 }
 
 /** LEA r32 with a 64-bit address: only the low half of the sum matters. */

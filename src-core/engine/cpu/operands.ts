@@ -67,19 +67,22 @@ function carry32(lo: number, add: number, sum: number): number {
 }
 
 /**
- * The effective address of a base/index/displacement operand with a 64-bit address size, as
- * int32 halves: returns the low half, the high half in c.eaHi. Summed exactly (a double sum
- * would round when a huge base and a negative index cancel); #GP(0), or #SS(0) for an
- * SS-relative operand, when not canonical.
+ * base + index * scale + displacement with a 64-bit address size (RIP as the base for
+ * RIP-relative operands), summed exactly in int32 halves and wrapping modulo 2^64 (a double
+ * sum would round when a huge base and a negative index cancel): returns the low half, the
+ * high half in c.eaHi. No canonical check: LEA wants none; ea64h adds it for memory operands.
  */
-function ea64h(c: Cpu, ins: Instr): number {
-  const d = ins.disp;
-  const b = ins.base;
+export function sum64h(c: Cpu, ins: Instr): number {
   let lo = 0;
   let hi = 0;
+  const b = ins.base;
   if (b >= 0) {
     lo = c.rl[b]!;
     hi = c.rh[b]!;
+  } else if (ins.ripRel) {
+    const r = c.rip;
+    lo = r | 0;
+    hi = Math.floor(r / TWO32) | 0;
   }
   const x = ins.index;
   if (x >= 0) {
@@ -94,11 +97,19 @@ function ea64h(c: Cpu, ins: Instr): number {
     hi = (hi + ih + carry32(lo, il, sum)) | 0;
     lo = sum;
   }
+  const d = ins.disp;
   const sum = (lo + d) | 0;
-  hi = (hi + (d >> 31) + carry32(lo, d, sum)) | 0;
-  if (((hi << 16) >> 16) !== hi) c.fault(ins.seg === SS || (ins.seg < 0 && ins.defSeg === SS) ? EX_SS : EX_GP, 0);
-  c.eaHi = hi;
+  c.eaHi = (hi + (d >> 31) + carry32(lo, d, sum)) | 0;
   return sum;
+}
+
+/** sum64h for a memory operand: #GP(0), or #SS(0) for an SS-relative operand, when the
+ * address is not canonical. */
+function ea64h(c: Cpu, ins: Instr): number {
+  const lo = sum64h(c, ins);
+  const hi = c.eaHi;
+  if (((hi << 16) >> 16) !== hi) c.fault(ins.seg === SS || (ins.seg < 0 && ins.defSeg === SS) ? EX_SS : EX_GP, 0);
+  return lo;
 }
 
 /**
